@@ -1,0 +1,318 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// Default cache sizes of a Verifier.
+const (
+	DefaultSecuredCacheSize = 10_000
+	DefaultForgedCacheSize  = 10_000
+)
+
+// hotParents is how many most-recently-successful parents are tried first on first sight.
+const hotParents = 8
+
+// ctxCheckEvery is how many candidate parents are tried between checks of the context.
+const ctxCheckEvery = 256
+
+// readRights are the rights a secured key keeps of its parent's ACL.
+const readRights = ACLSearch | ACLBrowse | ACLListIndexes
+
+// Credentials are what a request presents.
+type Credentials struct {
+	// APIKey is the admin key, a stored key's value or a secured API key.
+	APIKey string
+	// AppID is the application id the request names ("" when none).
+	AppID string
+	// ClientIP is the client's address, checked against a key's restrictSources.
+	ClientIP netip.Addr
+	// Referer is the request's Referer header, checked against a key's referers.
+	Referer string
+}
+
+// VerifierOptions configure a Verifier.
+type VerifierOptions struct {
+	// AdminKey is the admin key (required): it may do everything, unrestricted. Warning: it
+	// must be long and random; anyone who has it owns the server.
+	AdminKey string
+	// AppID, when set, refuses requests naming another application id.
+	AppID string
+	// Store holds the API keys (nil: only the admin key works).
+	Store *KeyStore
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// SecuredCacheSize bounds the cache of verified secured keys (0: default).
+	SecuredCacheSize int
+	// ForgedCacheSize bounds the cache of secured keys that no parent signed (0: default).
+	ForgedCacheSize int
+	// Logger receives refusals that operators should see, by key id only (nil: discard).
+	Logger *slog.Logger
+}
+
+// Verifier turns credentials into a Principal. It is safe for concurrent use.
+type Verifier struct {
+	adminHash [sha256.Size]byte
+	appID     string
+	store     *KeyStore
+	now       func() time.Time
+	log       *slog.Logger
+
+	// secured caches what first sight of a signed secured key learnt, by SHA-256 of the key.
+	secured *lru.Cache[[sha256.Size]byte, *securedEntry]
+	// forged caches, by SHA-256 of the key, the store generation at which no parent signed it.
+	forged *lru.Cache[[sha256.Size]byte, uint64]
+
+	hotMu sync.Mutex                  // serializes updates of hot
+	hot   atomic.Pointer[[]*keyEntry] // most recently successful parents, most recent first
+	macs  sync.Pool                   // of *macState
+}
+
+// securedEntry is the immutable verdict on a secured key whose signature verified.
+type securedEntry struct {
+	parent *keyEntry
+	err    error     // a refusal that holds whatever the request (ErrInvalidRestrictions...)
+	c      *compiled // parent's restrictions, then the key's
+	acl    ACL
+}
+
+// NewVerifier builds a Verifier. It panics when AdminKey is empty (a configuration error that
+// config validation must catch first).
+func NewVerifier(opts VerifierOptions) *Verifier {
+	if opts.AdminKey == "" {
+		panic("auth: VerifierOptions.AdminKey is required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.SecuredCacheSize <= 0 {
+		opts.SecuredCacheSize = DefaultSecuredCacheSize
+	}
+	if opts.ForgedCacheSize <= 0 {
+		opts.ForgedCacheSize = DefaultForgedCacheSize
+	}
+	secured, err := lru.New[[sha256.Size]byte, *securedEntry](opts.SecuredCacheSize)
+	if err != nil {
+		panic("auth: " + err.Error()) // only for a size <= 0, excluded above
+	}
+	forged, err := lru.New[[sha256.Size]byte, uint64](opts.ForgedCacheSize)
+	if err != nil {
+		panic("auth: " + err.Error())
+	}
+	v := &Verifier{
+		adminHash: sha256.Sum256([]byte(opts.AdminKey)),
+		appID:     opts.AppID,
+		store:     opts.Store,
+		now:       opts.Now,
+		log:       opts.Logger,
+		secured:   secured,
+		forged:    forged,
+	}
+	v.macs.New = func() any { return newMACState() }
+	v.hot.Store(&[]*keyEntry{})
+	return v
+}
+
+// Authenticate returns the principal of the credentials: Admin() for the admin key, a
+// KindAPIKey principal for a stored key, a KindSecuredKey principal for a secured API key.
+// Each call returns a new *Principal; the slices and filter nodes in its Restrictions are
+// shared between calls and must be treated as read-only (its Params maps are its own).
+//
+// A refusal is a *RefusedError wrapping ErrInvalidCredentials, ErrExpired,
+// ErrSourceNotAllowed, ErrRefererNotAllowed, ErrInvalidRestrictions or ErrParentNotSearch.
+// Any other error (the context ended) means the credentials could not be checked.
+func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Principal, error) {
+	if v.appID != "" && creds.AppID != "" && creds.AppID != v.appID {
+		return nil, refuse("", ErrInvalidCredentials)
+	}
+	if creds.APIKey == "" || len(creds.APIKey) > MaxSecuredKeyLength {
+		return nil, refuse("", ErrInvalidCredentials)
+	}
+	h := v.keyHash(creds.APIKey)
+	if subtle.ConstantTimeCompare(h[:], v.adminHash[:]) == 1 {
+		return Admin(), nil
+	}
+	if v.store == nil {
+		return nil, refuse("", ErrInvalidCredentials)
+	}
+	if e := v.store.live(h); e != nil {
+		return v.storedVerdict(e, &creds)
+	}
+	return v.authenticateSecured(ctx, h, &creds)
+}
+
+// keyHash returns the SHA-256 of a presented key, copying it into a pooled buffer rather than
+// allocating a []byte per request.
+func (v *Verifier) keyHash(key string) [sha256.Size]byte {
+	m := v.macs.Get().(*macState)
+	m.buf = append(m.buf[:0], key...)
+	h := sha256.Sum256(m.buf)
+	v.macs.Put(m)
+	return h
+}
+
+func (v *Verifier) storedVerdict(e *keyEntry, creds *Credentials) (*Principal, error) {
+	if e.cErr != nil {
+		v.log.Warn("stored API key has unreadable restrictions", "key_id", e.key.ID)
+		return nil, refuse(e.key.ID, fmt.Errorf("%w: stored key", ErrInvalidRestrictions))
+	}
+	if err := e.c.check(v.now(), creds); err != nil {
+		return nil, refuse(e.key.ID, err)
+	}
+	return &Principal{Kind: KindAPIKey, KeyID: e.key.ID, ACL: e.acl, Restrictions: e.c.restrictions()}, nil
+}
+
+func (v *Verifier) securedVerdict(se *securedEntry, creds *Credentials) (*Principal, error) {
+	if se.err != nil {
+		return nil, refuse(se.parent.key.ID, se.err)
+	}
+	if err := se.c.check(v.now(), creds); err != nil {
+		return nil, refuse(se.parent.key.ID, err)
+	}
+	return &Principal{
+		Kind:         KindSecuredKey,
+		KeyID:        se.parent.key.ID,
+		ACL:          se.acl,
+		Restrictions: se.c.restrictions(),
+	}, nil
+}
+
+func (v *Verifier) authenticateSecured(ctx context.Context, h [sha256.Size]byte, creds *Credentials) (*Principal, error) {
+	// A parent updated while we verify replaces its entry: try again (a few times at most).
+	for range 3 {
+		if se, ok := v.secured.Get(h); ok {
+			if !se.parent.revoked.Load() {
+				return v.securedVerdict(se, creds)
+			}
+			v.secured.Remove(h) // the parent was deleted or updated: verify afresh
+		}
+		gen := v.store.Generation() // read before the candidates: a later change voids the verdict
+		if g, ok := v.forged.Get(h); ok && g == gen {
+			return nil, refuse("", ErrInvalidCredentials)
+		}
+		sig, msg, ok := decodeSecured(creds.APIKey)
+		if !ok {
+			return nil, refuse("", ErrInvalidCredentials)
+		}
+		parent, err := v.findParent(ctx, &sig, msg)
+		if err != nil {
+			return nil, err
+		}
+		if parent == nil {
+			v.forged.Add(h, gen)
+			return nil, refuse("", ErrInvalidCredentials)
+		}
+		se := v.verdict(parent, msg)
+		if errors.Is(se.err, ErrInvalidRestrictions) {
+			v.log.Warn("secured API key refused", "key_id", parent.key.ID, "reason", se.err.Error())
+		}
+		v.secured.Add(h, se)
+		if !parent.revoked.Load() {
+			return v.securedVerdict(se, creds)
+		}
+		v.secured.Remove(h) // the parent changed while we verified
+	}
+	return nil, refuse("", ErrInvalidCredentials)
+}
+
+// verdict parses the message of a secured key that parent signed (only now: the MAC
+// verified) and stacks its restrictions over the parent's.
+func (v *Verifier) verdict(parent *keyEntry, msg []byte) *securedEntry {
+	se := &securedEntry{parent: parent}
+	switch {
+	case parent.cErr != nil:
+		se.err = fmt.Errorf("%w: parent key", ErrInvalidRestrictions)
+	case parent.acl&ACLSearch == 0:
+		se.err = ErrParentNotSearch
+	default:
+		l, err := parseParams(string(msg))
+		if err != nil {
+			se.err = fmt.Errorf("%w: %v", ErrInvalidRestrictions, err)
+			break
+		}
+		se.c = apply(parent.c, l)
+		se.acl = parent.acl & readRights
+	}
+	return se
+}
+
+// findParent returns the live stored key whose HMAC of msg is sig, or nil. It tries the
+// recently successful parents first, then every other key; the admin key is never tried.
+func (v *Verifier) findParent(ctx context.Context, sig *[sha256.Size]byte, msg []byte) (*keyEntry, error) {
+	m := v.macs.Get().(*macState)
+	defer v.macs.Put(m)
+	hot := *v.hot.Load()
+	for _, e := range hot {
+		if v.signedBy(m, e, sig, msg) {
+			v.promote(e)
+			return e, nil
+		}
+	}
+	for i, e := range v.store.candidates() {
+		if i%ctxCheckEvery == ctxCheckEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if isHot(hot, e) {
+			continue
+		}
+		if v.signedBy(m, e, sig, msg) {
+			v.promote(e)
+			return e, nil
+		}
+	}
+	return nil, nil
+}
+
+func (v *Verifier) signedBy(m *macState, e *keyEntry, sig *[sha256.Size]byte, msg []byte) bool {
+	if e.revoked.Load() || e.hash == v.adminHash {
+		return false
+	}
+	return hmac.Equal(m.mac(e, msg), sig[:])
+}
+
+func isHot(hot []*keyEntry, e *keyEntry) bool {
+	for _, h := range hot {
+		if h == e {
+			return true
+		}
+	}
+	return false
+}
+
+// promote moves e to the front of the hot parents (dropping revoked ones and the oldest).
+func (v *Verifier) promote(e *keyEntry) {
+	if cur := *v.hot.Load(); len(cur) > 0 && cur[0] == e {
+		return
+	}
+	v.hotMu.Lock()
+	defer v.hotMu.Unlock()
+	cur := *v.hot.Load()
+	next := make([]*keyEntry, 0, hotParents)
+	next = append(next, e)
+	for _, x := range cur {
+		if len(next) == hotParents {
+			break
+		}
+		if x != e && !x.revoked.Load() {
+			next = append(next, x)
+		}
+	}
+	v.hot.Store(&next)
+}
