@@ -1,0 +1,241 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/keyhole-search/keyhole/query"
+)
+
+// decodeParams reads a search body: v5 JSON fields and/or a v4 "params" string.
+func (s *Server) decodeParams(w http.ResponseWriter, r *http.Request) (query.Params, error) {
+	var raw map[string]json.RawMessage
+	if err := s.decode(w, r, &raw, true); err != nil {
+		return query.Params{}, err
+	}
+	return query.DecodeJSONParams(raw, "cursor")
+}
+
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	params, err := s.decodeParams(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.search(w, r, params)
+}
+
+// handleSearchGET is GET /1/indexes/{index}?query=...: the parameters are the query string.
+func (s *Server) handleSearchGET(w http.ResponseWriter, r *http.Request) {
+	var params query.Params
+	vals := r.URL.Query()
+	for k := range vals {
+		if strings.HasPrefix(strings.ToLower(k), "x-algolia-") {
+			vals.Del(k)
+		}
+	}
+	if err := params.ApplyValues(vals); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.search(w, r, params)
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request, params query.Params) {
+	name, err := pathVar(r, "index")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.Search.Search(r.Context(), principalOf(r), name, params)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// handleMultiQuery is POST /1/indexes/*/queries: every entry runs with the same principal,
+// so the principal's restrictions apply to each, whatever index or filters it names.
+func (s *Server) handleMultiQuery(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Requests []map[string]json.RawMessage `json:"requests"`
+	}
+	if err := s.decode(w, r, &body, false); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principalOf(r)
+	results := make([]any, 0, len(body.Requests))
+	for i, req := range body.Requests {
+		var name, typ, facet string
+		if err := stringField(req, "indexName", &name); err != nil || name == "" {
+			s.writeError(w, r, errorf(errBadRequest, "requests[%d]: indexName is required", i))
+			return
+		}
+		_ = stringField(req, "type", &typ)
+		_ = stringField(req, "facet", &facet)
+		params, err := query.DecodeJSONParams(req, "indexName", "type", "facet")
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if typ == "facet" {
+			if facet == "" {
+				s.writeError(w, r, errorf(errBadRequest, "requests[%d]: type facet needs a facet", i))
+				return
+			}
+			res, err := s.Search.SearchFacetValues(r.Context(), p, name, facet, params)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			results = append(results, res)
+			continue
+		}
+		res, err := s.Search.Search(r.Context(), p, name, params)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		results = append(results, res)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+func stringField(m map[string]json.RawMessage, k string, out *string) error {
+	v, ok := m[k]
+	if !ok {
+		return nil
+	}
+	return json.Unmarshal(v, out)
+}
+
+func (s *Server) handleFacetSearch(w http.ResponseWriter, r *http.Request) {
+	params, err := s.decodeParams(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	name, err := pathVar(r, "index")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	facet, err := pathVar(r, "facet")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.Search.SearchFacetValues(r.Context(), principalOf(r), name, facet, params)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
+	var raw map[string]json.RawMessage
+	if r.Method == http.MethodPost {
+		if err := s.decode(w, r, &raw, true); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	cursor := r.URL.Query().Get("cursor")
+	if c, ok := raw["cursor"]; ok {
+		if err := json.Unmarshal(c, &cursor); err != nil {
+			s.writeError(w, r, errorf(errBadRequest, "cursor must be a string"))
+			return
+		}
+	}
+	params, err := query.DecodeJSONParams(raw, "cursor")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	name, err := pathVar(r, "index")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.Search.Browse(r.Context(), principalOf(r), name, params, cursor)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) handleGetObject(w http.ResponseWriter, r *http.Request) {
+	name, err := pathVar(r, "index")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := pathVar(r, "objectID")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var attrs []string
+	if a := r.URL.Query().Get("attributesToRetrieve"); a != "" {
+		var p query.Params
+		if err := p.ApplyValues(map[string][]string{"attributesToRetrieve": {a}}); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		attrs = p.AttributesToRetrieve
+	}
+	obj, err := s.Search.GetObject(r.Context(), principalOf(r), name, id, attrs)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, obj)
+}
+
+// handleGetObjects is POST /1/indexes/*/objects: a missing or hidden record is null.
+func (s *Server) handleGetObjects(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Requests []struct {
+			IndexName            string          `json:"indexName"`
+			ObjectID             string          `json:"objectID"`
+			AttributesToRetrieve json.RawMessage `json:"attributesToRetrieve"`
+		} `json:"requests"`
+	}
+	if err := s.decode(w, r, &body, false); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principalOf(r)
+	results := make([]any, 0, len(body.Requests))
+	for i, req := range body.Requests {
+		if req.IndexName == "" || req.ObjectID == "" {
+			s.writeError(w, r, errorf(errBadRequest, "requests[%d]: indexName and objectID are required", i))
+			return
+		}
+		var attrs []string
+		if len(req.AttributesToRetrieve) > 0 {
+			params, err := query.DecodeJSONParams(map[string]json.RawMessage{"attributesToRetrieve": req.AttributesToRetrieve})
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			attrs = params.AttributesToRetrieve
+		}
+		obj, err := s.Search.GetObject(r.Context(), p, req.IndexName, req.ObjectID, attrs)
+		if err != nil {
+			if status, _ := statusOf(err); status == http.StatusNotFound {
+				results = append(results, nil)
+				continue
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		results = append(results, obj)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}

@@ -1,0 +1,359 @@
+// Package api is keyhole's HTTP layer: Algolia's REST dialect over gorilla/mux. Handlers
+// decode, call one service, and encode; authentication happens once, in a middleware that
+// turns credentials into an auth.Principal which every read requires.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/keyhole-search/keyhole/auth"
+	"github.com/keyhole-search/keyhole/index"
+	"github.com/keyhole-search/keyhole/query"
+)
+
+// Authenticator turns request credentials into a principal.
+type Authenticator interface {
+	Authenticate(ctx context.Context, c auth.Credentials) (*auth.Principal, error)
+}
+
+// Deps are everything the HTTP layer needs.
+type Deps struct {
+	Indexes *index.Manager
+	Search  *query.Service
+	Auth    Authenticator
+	// Keys is the stored API key store (the /1/keys routes).
+	Keys   *auth.KeyStore
+	Logger *slog.Logger
+	// CORSOrigins lists the origins allowed to call from a browser; "*" allows any.
+	CORSOrigins []string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed. Warning: listing a
+	// range that untrusted clients can reach lets them choose their source address and so
+	// defeat restrictSources.
+	TrustedProxies []netip.Prefix
+	// MaxBodyBytes caps every request body.
+	MaxBodyBytes int64
+	// Ready reports whether the server is ready (indexes open, not shutting down); nil means
+	// always.
+	Ready func() bool
+}
+
+// Server is the HTTP handler of keyhole.
+type Server struct {
+	Deps
+	logger  *slog.Logger
+	router  *mux.Router
+	handler http.Handler
+	closing atomic.Bool
+}
+
+// NewServer builds the handler with every route (see routes.go).
+func NewServer(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = 100 << 20
+	}
+	if len(d.CORSOrigins) == 0 {
+		d.CORSOrigins = []string{"*"}
+	}
+	s := &Server{Deps: d, logger: d.Logger}
+	s.router = mux.NewRouter().UseEncodedPath()
+	s.routes()
+	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errNotFound)
+	})
+	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errMethod)
+	})
+	s.handler = s.recoverer(s.logRequests(s.cors(s.router)))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// SetClosing marks the server as shutting down: /ready answers 503 from then on.
+func (s *Server) SetClosing() { s.closing.Store(true) }
+
+type ctxKey int
+
+const (
+	ctxPrincipal ctxKey = iota
+	ctxRequestID
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxRequestID).(string)
+	return id
+}
+
+// principalOf returns the request's principal; the auth middleware always sets one before a
+// handler under /1 runs.
+func principalOf(r *http.Request) *auth.Principal {
+	p, _ := r.Context().Value(ctxPrincipal).(*auth.Principal)
+	return p
+}
+
+// statusWriter records the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	keyID  string
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// logRequests gives each request an id and logs method, path (never the query string, which
+// can hold a key), status, duration and the key id.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		start := time.Now()
+		ctx := context.WithValue(r.Context(), ctxRequestID, id)
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		s.logger.LogAttrs(ctx, slog.LevelDebug, "request",
+			slog.String("request_id", id), slog.String("method", r.Method),
+			slog.String("path", r.URL.EscapedPath()), slog.Int("status", sw.status),
+			slog.Duration("duration", time.Since(start)), slog.String("key_id", sw.keyID))
+	})
+}
+
+// recoverer turns a panic into a 500 and a log line instead of a dropped connection.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.logger.Error("panic serving request", slog.Any("panic", v), slog.String("path", r.URL.EscapedPath()))
+				writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "Internal server error", "status": 500})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cors answers preflights and sets Access-Control-Allow-Origin for allowed origins.
+func (s *Server) cors(next http.Handler) http.Handler {
+	any := false
+	allowed := map[string]bool{}
+	for _, o := range s.CORSOrigins {
+		if o == "*" {
+			any = true
+		}
+		allowed[strings.TrimRight(o, "/")] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		h := w.Header()
+		if origin != "" {
+			switch {
+			case any:
+				h.Set("Access-Control-Allow-Origin", "*")
+			case allowed[origin]:
+				h.Set("Access-Control-Allow-Origin", origin)
+				h.Add("Vary", "Origin")
+			}
+		}
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+				h.Set("Access-Control-Allow-Headers", req)
+			}
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// credentials reads the request's credentials: the API key and application id from the
+// headers or the query string, the client address (X-Forwarded-For only from a trusted
+// proxy) and the referer.
+func (s *Server) credentials(r *http.Request) auth.Credentials {
+	q := r.URL.Query()
+	c := auth.Credentials{
+		APIKey:  r.Header.Get("X-Algolia-API-Key"),
+		AppID:   r.Header.Get("X-Algolia-Application-Id"),
+		Referer: r.Header.Get("Referer"),
+	}
+	if c.APIKey == "" {
+		c.APIKey = q.Get("x-algolia-api-key")
+	}
+	if c.AppID == "" {
+		c.AppID = q.Get("x-algolia-application-id")
+	}
+	c.ClientIP = s.clientIP(r)
+	return c
+}
+
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer
+	}
+	// Walk X-Forwarded-For from the right: the first address that is not a trusted proxy is
+	// the client.
+	xff := r.Header.Values("X-Forwarded-For")
+	var hops []string
+	for _, v := range xff {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// authenticate is the one authentication middleware: every route under /1 goes through it.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := s.credentials(r)
+		p, err := s.Auth.Authenticate(r.Context(), c)
+		if err != nil {
+			var refused *auth.RefusedError
+			keyID := ""
+			if errors.As(err, &refused) {
+				keyID = refused.KeyID
+			}
+			// An audit line: the key's id and the reason, never the key.
+			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "credential refused",
+				slog.String("request_id", requestID(r.Context())), slog.String("key_id", keyID),
+				slog.String("reason", reasonOf(err)), slog.String("source", c.ClientIP.String()))
+			s.writeError(w, r, err)
+			return
+		}
+		if sw, ok := w.(*statusWriter); ok {
+			sw.keyID = p.KeyID
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxPrincipal, p)))
+	})
+}
+
+// reasonOf names the refusal for the audit log without any credential material.
+func reasonOf(err error) string {
+	_, msg := statusOf(err)
+	return msg
+}
+
+// need wraps a handler with an ACL check.
+func (s *Server) need(acl auth.ACL, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := auth.CheckACL(principalOf(r), acl); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// decode reads a JSON body (whatever its content type says) into v, capped in size. An empty
+// body decodes as {} when allowEmpty.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
+	body := http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+	b, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(errBodyTooLarge, "request body larger than %d bytes", s.MaxBodyBytes)
+		}
+		return errorf(errBadRequest, "could not read the request body")
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		if allowEmpty {
+			b = []byte("{}")
+		} else {
+			return errorf(errBadJSON, "request body is empty, expected JSON")
+		}
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return errorf(errBadJSON, "malformed JSON body: %s", jsonErrText(err))
+	}
+	if dec.More() {
+		return errorf(errBadJSON, "malformed JSON body: trailing data after the JSON value")
+	}
+	return nil
+}
+
+func jsonErrText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return se.Error() + " (at byte " + itoa(se.Offset) + ")"
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return "field " + te.Field + " must be " + te.Type.String() + ", not " + te.Value
+		}
+		return "expected " + te.Type.String() + ", not " + te.Value
+	}
+	return err.Error()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
