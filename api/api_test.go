@@ -386,3 +386,93 @@ func TestSearchKeyACLAndRestrictions(t *testing.T) {
 }
 
 var _ = context.Background
+
+func TestSettingsKeysAndMultiBatchRoutes(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	st := e.must("GET", "/1/indexes/products/settings", adminKey, nil)
+	if st["hitsPerPage"] != float64(20) || len(st["attributesForFaceting"].([]any)) != 3 {
+		t.Fatalf("settings: %v", st)
+	}
+	e.waitTask("products", e.must("PUT", "/1/indexes/products/settings", adminKey, map[string]any{"hitsPerPage": 2})["taskID"])
+	if res := e.must("POST", "/1/indexes/products/query", adminKey, map[string]any{}); res["hitsPerPage"] != float64(2) || len(res["hits"].([]any)) != 2 {
+		t.Fatalf("hitsPerPage setting not applied: %v", res)
+	}
+	// Cross-index batch: one task per index.
+	out := e.must("POST", "/1/indexes/*/batch", adminKey, map[string]any{"requests": []any{
+		map[string]any{"action": "addObject", "indexName": "a", "body": map[string]any{"objectID": "1", "x": "y"}},
+		map[string]any{"action": "addObject", "indexName": "b", "body": map[string]any{"objectID": "2", "x": "z"}},
+	}})
+	tasks := out["taskID"].(map[string]any)
+	if len(tasks) != 2 || len(out["objectIDs"].([]any)) != 2 {
+		t.Fatalf("multi batch: %v", out)
+	}
+	e.waitTask("a", tasks["a"])
+	if obj := e.must("GET", "/1/indexes/b/2", adminKey, nil); obj["x"] != "z" {
+		t.Fatalf("multi batch write: %v", obj)
+	}
+	// Browse by GET.
+	if br := e.must("GET", "/1/indexes/a/browse", adminKey, nil); len(br["hits"].([]any)) != 1 {
+		t.Fatalf("GET browse: %v", br)
+	}
+	// Keys: get, update, list; a key restricted to index a sees only a in the listing.
+	created := e.must("POST", "/1/keys", adminKey, map[string]any{"acl": []string{"search", "listIndexes"}, "indexes": []string{"a"}})
+	key := created["key"].(string)
+	got := e.must("GET", "/1/keys/"+key, adminKey, nil)
+	if got["value"] != key || got["id"] == "" {
+		t.Fatalf("get key: %v", got)
+	}
+	list := e.must("GET", "/1/indexes", key, nil)
+	if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["name"] != "a" {
+		t.Fatalf("listing with a key for index a: %v", list)
+	}
+	e.must("PUT", "/1/keys/"+key, adminKey, map[string]any{"acl": []string{"search", "listIndexes"}, "indexes": []string{"b"}})
+	list = e.must("GET", "/1/indexes", key, nil)
+	if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["name"] != "b" {
+		t.Fatalf("listing after key update: %v", list)
+	}
+	keys := e.must("GET", "/1/keys", adminKey, nil)
+	if len(keys["keys"].([]any)) != 1 {
+		t.Fatalf("list keys: %v", keys)
+	}
+	if st, _ := e.do("GET", "/1/keys/nope", adminKey, nil); st != 404 {
+		t.Fatalf("missing key: %d", st)
+	}
+	if st, _ := e.do("POST", "/1/keys", adminKey, map[string]any{"acl": []string{"fly"}}); st != 400 {
+		t.Fatalf("bad ACL: %d", st)
+	}
+}
+
+func TestRestrictSourcesAndForwardedFor(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	key := e.must("POST", "/1/keys", adminKey, map[string]any{"acl": []string{"search"}})["key"].(string)
+	sk, err := auth.GenerateSecuredAPIKey(key, auth.SecuredRestrictions{RestrictSources: "192.0.2.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(xff string) int {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/1/indexes/products/query", strings.NewReader("{}"))
+		req.Header.Set("X-Algolia-API-Key", sk)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// The test client is 127.0.0.1, a trusted proxy in this env: its X-Forwarded-For counts.
+	if st := send(""); st != 403 {
+		t.Fatalf("from 127.0.0.1: %d", st)
+	}
+	if st := send("192.0.2.7"); st != 200 {
+		t.Fatalf("forwarded for an allowed address: %d", st)
+	}
+	// A client cannot smuggle an allowed address in front of its real one.
+	if st := send("192.0.2.7, 198.51.100.1"); st != 403 {
+		t.Fatalf("spoofed chain: %d", st)
+	}
+}
