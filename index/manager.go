@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -335,4 +336,29 @@ func (m *Manager) Close() error {
 		errs = append(errs, m.unlock())
 	}
 	return errors.Join(errs...)
+}
+
+// ByPublicKey returns the index whose publicKey setting is key (ErrIndexNotFound when none,
+// or when key is empty). Keys are compared in constant time.
+func (m *Manager) ByPublicKey(key string) (*Index, error) {
+	if key == "" {
+		return nil, errorf(ErrIndexNotFound, "unknown sitekey")
+	}
+	m.mu.Lock()
+	list := make([]*Index, 0, len(m.indexes))
+	for _, ix := range m.indexes {
+		list = append(list, ix)
+	}
+	m.mu.Unlock()
+	var found *Index
+	for _, ix := range list {
+		pk := ix.Settings().PublicKey
+		if pk != "" && subtle.ConstantTimeCompare([]byte(pk), []byte(key)) == 1 {
+			found = ix
+		}
+	}
+	if found == nil {
+		return nil, errorf(ErrIndexNotFound, "unknown sitekey")
+	}
+	return found, nil
 }

@@ -11,7 +11,7 @@ import (
 const MaxNameBytes = 100
 
 // ValidateName reports whether name can name an index: 1 to 100 bytes of valid UTF-8, no
-// control characters, no '/' or '\', not "." or "..", not starting with '*'. The error wraps
+// control characters, no '/' or '\', not "." or "..", no '*' (it is the pattern character of key restrictions). The error wraps
 // ErrInvalidName and says what is wrong. Names are case-sensitive: "Products" and "products"
 // are two indexes.
 func ValidateName(name string) error {
@@ -24,8 +24,8 @@ func ValidateName(name string) error {
 		return errorf(ErrInvalidName, "index name must be valid UTF-8")
 	case name == "." || name == "..":
 		return errorf(ErrInvalidName, "index name must not be %q", name)
-	case strings.HasPrefix(name, "*"):
-		return errorf(ErrInvalidName, "index name must not start with '*'")
+	case strings.Contains(name, "*"):
+		return errorf(ErrInvalidName, "index name must not contain '*' (it is the wildcard of index patterns)")
 	case strings.ContainsAny(name, `/\`):
 		return errorf(ErrInvalidName, "index name must not contain '/' or '\\'")
 	}

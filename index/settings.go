@@ -76,8 +76,15 @@ type Settings struct {
 	// It is always indexed for exact filtering in FacetField / FacetLowerField, faceted
 	// or not. Security: records without it are visible to no user token.
 	UserAttribute string `json:"userAttribute"`
-	// PublicKey (keyhole's own) is reserved for a later endpoint; empty by default.
+	// PublicKey (keyhole's own) is the index's AddSearch-style sitekey: GET /v1/search/{publicKey}
+	// searches this index. Empty (the default) disables that endpoint for the index.
 	PublicKey string `json:"publicKey"`
+	// RequireJWT (keyhole's own) makes the sitekey endpoint refuse requests without a valid
+	// JWT. Warning: when false, anyone who knows the publicKey can search the whole index.
+	RequireJWT bool `json:"requireJwt"`
+	// JWTKeyID (keyhole's own) is the id of the stored key whose value checks sitekey JWTs
+	// that name no key (AddSearch's tokens carry no kid).
+	JWTKeyID string `json:"jwtKeyId"`
 }
 
 // Limits of the numeric settings.
@@ -216,6 +223,13 @@ func (s Settings) Patch(patch map[string]json.RawMessage) (Settings, error) {
 			}
 		case "publicKey":
 			out.PublicKey, err = stringSetting(k, raw, null, d.PublicKey)
+		case "jwtKeyId":
+			out.JWTKeyID, err = stringSetting(k, raw, null, d.JWTKeyID)
+		case "requireJwt":
+			out.RequireJWT = d.RequireJWT
+			if !null && json.Unmarshal(raw, &out.RequireJWT) != nil {
+				err = errorf(ErrInvalidSettings, "requireJwt: must be true or false, got %s", raw)
+			}
 		}
 		if err != nil {
 			return s, err

@@ -41,7 +41,7 @@ func TestSettingsDefaultsJSON(t *testing.T) {
 		"unretrievableAttributes": nil, "customRanking": nil, "attributesToHighlight": nil, "attributesToSnippet": nil,
 		"hitsPerPage": 20.0, "paginationLimitedTo": 1000.0, "maxValuesPerFacet": 100.0, "typoTolerance": true,
 		"minWordSizefor1Typo": 4.0, "minWordSizefor2Typos": 8.0, "highlightPreTag": "<em>", "highlightPostTag": "</em>",
-		"snippetEllipsisText": "…", "userAttribute": "", "publicKey": "",
+		"snippetEllipsisText": "…", "userAttribute": "", "publicKey": "", "requireJwt": false, "jwtKeyId": "",
 	}
 	for k, w := range want {
 		g, ok := got[k]
