@@ -32,6 +32,73 @@ var (
 	ErrMethodNotAllowed = errors.New("Method not allowed with this API key")
 )
 
+// ErrInvalidToken is matched (errors.Is) by every token refusal below, so that one row of an
+// error table can map them all (a 401 or 403); each has its own sentinel for tests and logs.
+// Token refusals never quote the token or its claims.
+var ErrInvalidToken = errors.New("invalid token")
+
+// tokenError is a token refusal sentinel: it is itself and also ErrInvalidToken.
+type tokenError struct{ msg string }
+
+// Error returns the refusal's message.
+func (e *tokenError) Error() string { return e.msg }
+
+// Is reports whether target is ErrInvalidToken (identity is checked by errors.Is itself).
+func (e *tokenError) Is(target error) bool { return target == ErrInvalidToken }
+
+// Token refusals. Authenticate and AuthenticateToken return them wrapped in a *RefusedError;
+// errors.Is(err, ErrInvalidToken) holds for each. A claim of the wrong type is refused with
+// ErrInvalidRestrictions instead, naming the claim.
+var (
+	// ErrTokenMalformed refuses text that is not a compact JWT (three base64url segments with
+	// JSON header and claims), or a header with a "crit" member.
+	ErrTokenMalformed error = &tokenError{"malformed token"}
+	// ErrTokenTooLong refuses a token longer than MaxTokenLength before any work.
+	ErrTokenTooLong error = &tokenError{"token too long (more than 8 KiB)"}
+	// ErrTokenAlgorithm refuses "alg": "none", an unknown algorithm, and an algorithm not
+	// pinned for the key that would check it (an HS* token claiming an identity provider's
+	// issuer, an RS*/ES*/EdDSA token naming an API key): method confusion.
+	ErrTokenAlgorithm error = &tokenError{"token signing algorithm not allowed for its key"}
+	// ErrTokenKeyID refuses a "kid" (or "apiKeyUid") outside [A-Za-z0-9._-]{1,128} or holding
+	// "..": a key id is never a path or a URL.
+	ErrTokenKeyID error = &tokenError{"token key id must be 1 to 128 letters, digits, '.', '_' or '-'"}
+	// ErrTokenUnknownKey refuses a token naming no live signing key (unknown, deleted, or no
+	// key named at all and no default), or an identity provider token whose kid its JWKS lacks.
+	ErrTokenUnknownKey error = &tokenError{"token signing key not found"}
+	// ErrTokenSignature refuses a token whose signature does not verify with its key.
+	ErrTokenSignature error = &tokenError{"token signature is invalid"}
+	// ErrTokenNoExpiry refuses a token without an "exp" claim.
+	ErrTokenNoExpiry error = &tokenError{"token has no exp claim"}
+	// ErrTokenMilliseconds refuses an "exp", "nbf" or "iat" above 1e11: almost surely
+	// milliseconds where JWT times are seconds.
+	ErrTokenMilliseconds error = &tokenError{"token exp, nbf or iat looks like milliseconds: JWT times are Unix seconds"}
+	// ErrTokenExpired refuses a token past its "exp" (plus the leeway).
+	ErrTokenExpired error = &tokenError{"token expired"}
+	// ErrTokenNotYetValid refuses a token whose "nbf" or "iat" is in the future (beyond the
+	// leeway).
+	ErrTokenNotYetValid error = &tokenError{"token not valid yet (nbf or iat in the future)"}
+	// ErrTokenLifetime refuses a token whose exp is too far after its iat (or, without iat,
+	// after now): see VerifierOptions.MaxTokenLifetime.
+	ErrTokenLifetime error = &tokenError{"token lifetime too long (exp too far after iat)"}
+	// ErrTokenKeyNotSearch refuses a token signed by a key without the search ACL.
+	ErrTokenKeyNotSearch error = &tokenError{"token signing key must have the search ACL"}
+	// ErrTokenRevoked refuses a token whose jti is revoked, or whose subject's tokens issued
+	// before some time are (see KeyStore.RevokeToken and RevokeUser).
+	ErrTokenRevoked error = &tokenError{"token revoked"}
+	// ErrTokenIssuer refuses an RS*/ES*/EdDSA token whose "iss" is no configured identity
+	// provider's issuer.
+	ErrTokenIssuer error = &tokenError{"token issuer not accepted"}
+	// ErrTokenAudience refuses an identity provider token whose "aud" names none of the
+	// provider's audiences.
+	ErrTokenAudience error = &tokenError{"token audience not accepted"}
+	// ErrTokenPublicKey refuses a token whose "public_key" claim is not the site key the
+	// request names (AddSearch tokens, see TokenOptions.PublicKey).
+	ErrTokenPublicKey error = &tokenError{"token public_key does not match the site key"}
+	// ErrTokenKeyMismatch refuses a request that sends an API key along with a token when the
+	// API key is not the token's own signing key (or is another token).
+	ErrTokenKeyMismatch error = &tokenError{"an API key sent with a token must be the token's signing key"}
+)
+
 // Errors of the key store and of the secured key helpers.
 var (
 	// ErrKeyNotFound says no live (or, for Restore, recently deleted) key has that value (404).

@@ -139,6 +139,8 @@ type KeyStore struct {
 	closed  bool
 
 	gen atomic.Uint64
+
+	rev revocations // token revocations (revocation.go)
 }
 
 // OpenKeyStore opens (creating if needed) the key file at path, e.g. "<datadir>/keys.db".
@@ -192,7 +194,7 @@ func OpenKeyStore(path string, now func() time.Time) (*KeyStore, error) {
 				return err
 			}
 		}
-		return nil
+		return s.loadRevocations(tx, now())
 	})
 	if err != nil {
 		db.Close()

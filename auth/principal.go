@@ -102,6 +102,24 @@ type Restrictions struct {
 	UserToken string
 	// UserID is a token's subject ("" when none); indexes with a userAttribute force it.
 	UserID string
+	// UnscopedIndexes are the exact index names (never patterns) that a token's searchRules
+	// or restrictIndices name explicitly: a user token (UserID set) may read such an index
+	// even when it has no userAttribute. Indexes that have one still force UserID.
+	UnscopedIndexes []string
+	// RateLimit, when above 0, is the most queries per minute the token's user may make (its
+	// "rateLimit" claim); the HTTP layer enforces it, keyed by UserID (or KeyID when none).
+	RateLimit int
+}
+
+// Unscoped reports whether a user token may read the named index without a userAttribute:
+// the token's rules name it exactly (see UnscopedIndexes).
+func (r *Restrictions) Unscoped(index string) bool {
+	for _, n := range r.UnscopedIndexes {
+		if n == index {
+			return true
+		}
+	}
+	return false
 }
 
 // IndexFilter is a filter that applies to the indexes matching Pattern.

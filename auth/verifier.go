@@ -41,6 +41,13 @@ type Credentials struct {
 	ClientIP netip.Addr
 	// Referer is the request's Referer header, checked against a key's referers.
 	Referer string
+	// Token is a JWT (from "Authorization: Bearer", X-Algolia-Secure-User-Token or the jwt
+	// query parameter). When APIKey is also set, it must be the token itself or the value of
+	// the token's own signing key; anything else is refused with ErrTokenKeyMismatch.
+	Token string
+	// TokenKeyID is the id of the stored key that checks a token naming no key (no kid and
+	// no apiKeyUid); "" for none.
+	TokenKeyID string
 }
 
 // VerifierOptions configure a Verifier.
@@ -60,6 +67,19 @@ type VerifierOptions struct {
 	ForgedCacheSize int
 	// Logger receives refusals that operators should see, by key id only (nil: discard).
 	Logger *slog.Logger
+	// TokenLeeway is the clock skew allowed on a token's exp, nbf and iat (0: 30 s; negative:
+	// none). It is capped at MaxLeeway. Warning: a larger leeway keeps tokens alive longer.
+	TokenLeeway time.Duration
+	// MaxTokenLifetime refuses tokens whose exp is further than this after their iat (or,
+	// without iat, after now) (0: 24 h). Warning: long-lived tokens cannot be taken back
+	// short of revoking them or deleting their key.
+	MaxTokenLifetime time.Duration
+	// TokenCacheSize bounds the cache of verified tokens (0: DefaultTokenCacheSize).
+	TokenCacheSize int
+	// Providers are the identity providers whose RS*, PS*, ES* and EdDSA tokens are accepted,
+	// each selected by its Issuer (which must be unique and not empty; NewVerifier panics
+	// otherwise). Package auth/jwks builds them from a JWK Set file or URL.
+	Providers []Provider
 }
 
 // Verifier turns credentials into a Principal. It is safe for concurrent use.
@@ -74,6 +94,8 @@ type Verifier struct {
 	secured *lru.Cache[[sha256.Size]byte, *securedEntry]
 	// forged caches, by SHA-256 of the key, the store generation at which no parent signed it.
 	forged *lru.Cache[[sha256.Size]byte, uint64]
+
+	tok tokenVerifier // token verification (token.go)
 
 	hotMu sync.Mutex                  // serializes updates of hot
 	hot   atomic.Pointer[[]*keyEntry] // most recently successful parents, most recent first
@@ -125,6 +147,7 @@ func NewVerifier(opts VerifierOptions) *Verifier {
 	}
 	v.macs.New = func() any { return newMACState() }
 	v.hot.Store(&[]*keyEntry{})
+	v.initTokens(&opts)
 	return v
 }
 
@@ -136,9 +159,19 @@ func NewVerifier(opts VerifierOptions) *Verifier {
 // A refusal is a *RefusedError wrapping ErrInvalidCredentials, ErrExpired,
 // ErrSourceNotAllowed, ErrRefererNotAllowed, ErrInvalidRestrictions or ErrParentNotSearch.
 // Any other error (the context ended) means the credentials could not be checked.
+//
+// Tokens: when creds.Token is set, or when APIKey is no admin or stored key value but looks
+// like a JWT (three base64url segments, the first decoding to a JSON object), the token is
+// verified (see AuthenticateToken) and a KindToken principal returned; its refusals match
+// ErrInvalidToken. An API key sent along with a token must be the token itself or its
+// signing key's value (ErrTokenKeyMismatch otherwise: never the admin key, a secured key or
+// another token).
 func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Principal, error) {
 	if v.appID != "" && creds.AppID != "" && creds.AppID != v.appID {
 		return nil, refuse("", ErrInvalidCredentials)
+	}
+	if creds.Token != "" {
+		return v.authenticateToken(ctx, creds.Token, &creds, TokenOptions{DefaultKeyID: creds.TokenKeyID})
 	}
 	if creds.APIKey == "" || len(creds.APIKey) > MaxSecuredKeyLength {
 		return nil, refuse("", ErrInvalidCredentials)
@@ -147,11 +180,16 @@ func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Princi
 	if subtle.ConstantTimeCompare(h[:], v.adminHash[:]) == 1 {
 		return Admin(), nil
 	}
+	if v.store != nil {
+		if e := v.store.live(h); e != nil {
+			return v.storedVerdict(e, &creds)
+		}
+	}
+	if looksLikeJWT(creds.APIKey) {
+		return v.authenticateToken(ctx, creds.APIKey, &creds, TokenOptions{DefaultKeyID: creds.TokenKeyID})
+	}
 	if v.store == nil {
 		return nil, refuse("", ErrInvalidCredentials)
-	}
-	if e := v.store.live(h); e != nil {
-		return v.storedVerdict(e, &creds)
 	}
 	return v.authenticateSecured(ctx, h, &creds)
 }

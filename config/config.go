@@ -50,6 +50,8 @@ const (
 	keyLogFormat       = "log-format"
 	keyShutdownTimeout = "shutdown-timeout"
 	keyConfig          = "config"
+	// keyIdentityProviders is YAML-only: a list of objects has no flag or variable form.
+	keyIdentityProviders = "identity-providers"
 )
 
 // plainKeys returns the settings that are merged by plain precedence. The
@@ -63,7 +65,8 @@ func plainKeys() []string {
 
 // isFileKey reports whether key is allowed in the YAML file.
 func isFileKey(key string) bool {
-	return key == keyAdminKey || key == keyAdminKeyFile || slices.Contains(plainKeys(), key)
+	return key == keyAdminKey || key == keyAdminKeyFile || key == keyIdentityProviders ||
+		slices.Contains(plainKeys(), key)
 }
 
 // isListKey reports whether the setting's value is a list.
@@ -124,6 +127,44 @@ type Config struct {
 	// ShutdownTimeout bounds how long a graceful shutdown waits for
 	// in-flight requests. Default 15s.
 	ShutdownTimeout time.Duration
+
+	// IdentityProviders are the identity providers whose tokens (RS256,
+	// ES256, EdDSA...) are accepted, set only in the YAML file
+	// ("identity-providers"). Default none.
+	//
+	// Warning: a provider's tokens may read every index its Indexes name;
+	// anyone who can get a token from the provider (or control its JWKS)
+	// can search them.
+	IdentityProviders []IdentityProvider
+}
+
+// IdentityProvider is one entry of "identity-providers" in the YAML file:
+//
+//	identity-providers:
+//	  - name: corp
+//	    issuer: https://id.example.com/
+//	    jwks-url: https://id.example.com/.well-known/jwks.json
+//	    audience: [keyhole]
+//	    indexes: ["docs_*"]
+//	    filters: "visibility:internal"
+type IdentityProvider struct {
+	// Name identifies the provider (principals are "idp:<name>"): 1 to 64
+	// letters, digits, '.', '_' or '-', unique.
+	Name string
+	// Issuer is the exact "iss" of its tokens (required, unique).
+	Issuer string
+	// JWKSURL is the https URL of its JWK Set. Exactly one of JWKSURL and
+	// JWKSFile is set.
+	JWKSURL string
+	// JWKSFile is a file holding its JWK Set.
+	JWKSFile string
+	// Audience, when not empty, lists the accepted "aud" values.
+	Audience []string
+	// Indexes are the index names and patterns its tokens may read
+	// (required; "*" for all).
+	Indexes []string
+	// Filters is an Algolia filter forced on all its tokens (optional).
+	Filters string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -196,6 +237,19 @@ type raw struct {
 	LogLevel        string   `mapstructure:"log-level"`
 	LogFormat       string   `mapstructure:"log-format"`
 	ShutdownTimeout string   `mapstructure:"shutdown-timeout"`
+
+	IdentityProviders []rawProvider `mapstructure:"identity-providers"`
+}
+
+// rawProvider is an identity provider as written in the YAML file.
+type rawProvider struct {
+	Name     string   `mapstructure:"name"`
+	Issuer   string   `mapstructure:"issuer"`
+	JWKSURL  string   `mapstructure:"jwks-url"`
+	JWKSFile string   `mapstructure:"jwks-file"`
+	Audience []string `mapstructure:"audience"`
+	Indexes  []string `mapstructure:"indexes"`
+	Filters  string   `mapstructure:"filters"`
 }
 
 // Load builds the configuration. For each setting the first of these wins:
@@ -433,6 +487,17 @@ func (r raw) convert() (Config, error) {
 		return Config{}, settingErr(keyShutdownTimeout, "%q is not a duration such as 15s", r.ShutdownTimeout)
 	}
 	cfg.ShutdownTimeout = dur
+	for _, p := range r.IdentityProviders {
+		cfg.IdentityProviders = append(cfg.IdentityProviders, IdentityProvider{
+			Name:     strings.TrimSpace(p.Name),
+			Issuer:   strings.TrimSpace(p.Issuer),
+			JWKSURL:  strings.TrimSpace(p.JWKSURL),
+			JWKSFile: strings.TrimSpace(p.JWKSFile),
+			Audience: cleanList(p.Audience),
+			Indexes:  cleanList(p.Indexes),
+			Filters:  p.Filters,
+		})
+	}
 	return cfg, nil
 }
 
@@ -495,7 +560,86 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		return settingErr(keyShutdownTimeout, "must be greater than 0, got %v", c.ShutdownTimeout)
 	}
+	return validateProviders(c.IdentityProviders)
+}
+
+// validateProviders checks the identity providers: names and issuers unique, exactly one
+// key source, a JWKS URL that is https.
+func validateProviders(ps []IdentityProvider) error {
+	names, issuers := map[string]bool{}, map[string]bool{}
+	for i, p := range ps {
+		at := fmt.Sprintf("entry %d", i+1)
+		if p.Name != "" {
+			at = fmt.Sprintf("%q", p.Name)
+		}
+		switch {
+		case !validProviderName(p.Name):
+			return settingErr(keyIdentityProviders, "%s: name must be 1 to 64 letters, digits, '.', '_' or '-'", at)
+		case names[p.Name]:
+			return settingErr(keyIdentityProviders, "%s: name used twice", at)
+		case p.Issuer == "":
+			return settingErr(keyIdentityProviders, "%s: issuer is required", at)
+		case issuers[p.Issuer]:
+			return settingErr(keyIdentityProviders, "%s: issuer used by another provider", at)
+		case (p.JWKSURL == "") == (p.JWKSFile == ""):
+			return settingErr(keyIdentityProviders, "%s: set exactly one of jwks-url and jwks-file", at)
+		case len(p.Indexes) == 0:
+			return settingErr(keyIdentityProviders, "%s: indexes is required (use [\"*\"] for every index)", at)
+		}
+		if p.JWKSURL != "" {
+			if err := checkJWKSURL(p.JWKSURL); err != nil {
+				return settingErr(keyIdentityProviders, "%s: %v", at, err)
+			}
+		}
+		for _, a := range p.Audience {
+			if a == "" {
+				return settingErr(keyIdentityProviders, "%s: empty audience", at)
+			}
+		}
+		names[p.Name], issuers[p.Issuer] = true, true
+	}
 	return nil
+}
+
+func validProviderName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkJWKSURL accepts https, and http only to a loopback host (localhost, 127.0.0.0/8, ::1):
+// keys fetched over plain HTTP can be replaced by anyone on the network path, who could then
+// sign tokens that keyhole accepts, while a loopback connection never leaves the machine
+// (e.g. a sidecar that serves the keys).
+func checkJWKSURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("jwks-url %q is not an absolute URL", s)
+	}
+	if u.User != nil {
+		return errors.New("jwks-url must not hold user information")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		h := u.Hostname()
+		if strings.EqualFold(h, "localhost") {
+			return nil
+		}
+		if a, err := netip.ParseAddr(h); err == nil && a.Unmap().IsLoopback() {
+			return nil
+		}
+		return errors.New("jwks-url must be https (http only to a loopback host): keys fetched in clear can be swapped")
+	}
+	return errors.New("jwks-url must be https")
 }
 
 // checkOrigin accepts "*" or scheme://host[:port] with no path.
