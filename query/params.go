@@ -72,6 +72,11 @@ type Params struct {
 	MaxFacetHits *int
 	UserToken    string
 
+	// SortAttr, when set, orders hits by that numeric attribute before relevance (SortDesc
+	// for descending). It is not an Algolia parameter: the AddSearch dialect's sort uses it.
+	SortAttr string
+	SortDesc bool
+
 	// given records the names of the parameters that were set, for the params echo.
 	given []string
 }

@@ -144,11 +144,13 @@ func (s *Service) prepare(p *auth.Principal, indexName string, req Params) (*pla
 
 	forced := r.FilterFor(indexName)
 	if r.UserID != "" {
-		ua := settingUserAttribute(st)
-		if ua == "" {
+		// A user credential reads an index only through its userAttribute, unless the
+		// credential's rules name that index explicitly.
+		if ua := settingUserAttribute(st); ua != "" {
+			forced = filter.Conj(forced, filter.Facet{Attr: ua, Value: r.UserID})
+		} else if !r.Unscoped(indexName) {
 			return nil, ErrUserNotScoped
 		}
-		forced = filter.Conj(forced, filter.Facet{Attr: ua, Value: r.UserID})
 	}
 
 	pl := &plan{ix: ix, settings: st, req: req}
@@ -272,7 +274,16 @@ func checkFaceted(n filter.Node, st index.Settings) error {
 }
 
 func (s *Service) sortOrder(pl *plan) search.SortOrder {
-	order := search.SortOrder{&search.SortScore{Desc: true}}
+	var order search.SortOrder
+	if pl.req.SortAttr != "" {
+		order = append(order, &search.SortField{
+			Field:   index.NumericField(pl.req.SortAttr),
+			Desc:    pl.req.SortDesc,
+			Type:    search.SortFieldAsNumber,
+			Missing: search.SortFieldMissingLast,
+		})
+	}
+	order = append(order, &search.SortScore{Desc: true})
 	for _, k := range settingCustomRanking(pl.settings) {
 		order = append(order, &search.SortField{
 			Field:   index.NumericField(k.Attr),
