@@ -16,6 +16,7 @@ import (
 	"github.com/keyhole-search/keyhole/auth"
 	"github.com/keyhole-search/keyhole/index"
 	"github.com/keyhole-search/keyhole/query"
+	"github.com/keyhole-search/keyhole/ratelimit"
 )
 
 const adminKey = "test-admin-key"
@@ -47,6 +48,7 @@ func newEnv(t *testing.T) *env {
 		Search:         query.NewService(m),
 		Auth:           v,
 		Keys:           ks,
+		Limiter:        ratelimit.New(ratelimit.Options{Now: func() time.Time { return e.now }}),
 		MaxBodyBytes:   1 << 20,
 		CORSOrigins:    []string{"*"},
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},

@@ -12,13 +12,14 @@ import (
 
 // Errors of the HTTP layer itself.
 var (
-	errBadJSON       = errors.New("malformed JSON body")
-	errBodyTooLarge  = errors.New("request body too large")
-	errNotFound      = errors.New("no such route")
-	errMethod        = errors.New("method not allowed on this route")
-	errBadRequest    = errors.New("bad request")
-	errShuttingDown  = errors.New("server is shutting down")
-	errMissingParams = errors.New("missing parameter")
+	errBadJSON         = errors.New("malformed JSON body")
+	errBodyTooLarge    = errors.New("request body too large")
+	errNotFound        = errors.New("no such route")
+	errMethod          = errors.New("method not allowed on this route")
+	errBadRequest      = errors.New("bad request")
+	errShuttingDown    = errors.New("server is shutting down")
+	errMissingParams   = errors.New("missing parameter")
+	errTooManyRequests = errors.New("too many requests")
 )
 
 // statusEntry maps a sentinel to a status and, when fixed, the message shown.
@@ -40,6 +41,9 @@ var statusTable = []statusEntry{
 	{auth.ErrRefererNotAllowed, http.StatusForbidden, ""},
 	{auth.ErrParentNotSearch, http.StatusForbidden, ""},
 	{auth.ErrInvalidRestrictions, http.StatusBadRequest, ""},
+	{auth.ErrInvalidToken, http.StatusUnauthorized, ""},
+	{auth.ErrInvalidRevocation, http.StatusBadRequest, ""},
+	{auth.ErrKeyExists, http.StatusConflict, ""},
 	{auth.ErrKeyNotFound, http.StatusNotFound, "Key does not exist"},
 	{auth.ErrInvalidKeySpec, http.StatusBadRequest, ""},
 	{index.ErrIndexNotFound, http.StatusNotFound, ""},
@@ -60,6 +64,8 @@ var statusTable = []statusEntry{
 	{errBadRequest, http.StatusBadRequest, ""},
 	{errMissingParams, http.StatusBadRequest, ""},
 	{errShuttingDown, http.StatusServiceUnavailable, "Server is shutting down"},
+	{errTooManyRequests, http.StatusTooManyRequests, ""},
+	{errJWTRequired, http.StatusUnauthorized, "This sitekey requires a JWT"},
 }
 
 // statusOf returns the status and the message to show for err. Anything not in the table is

@@ -102,3 +102,50 @@ func (s *Server) handleRestoreKey(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"key": k.Value, "createdAt": time.Unix(k.CreatedAt, 0).UTC().Format(time.RFC3339)})
 }
+
+// handleRevoke is POST /1/tokens/revoke: {"jti": "...", "exp": unix} revokes one token until it
+// would have expired (exp defaults to 24 h from now, the longest token lifetime);
+// {"sub": "...", "before": unix} revokes every token of that user issued before then
+// (before defaults to now). Both persist and apply at once.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		JTI    string `json:"jti"`
+		Exp    int64  `json:"exp"`
+		Sub    string `json:"sub"`
+		Before int64  `json:"before"`
+	}
+	if err := s.decode(w, r, &body, false); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if (body.JTI == "") == (body.Sub == "") {
+		s.writeError(w, r, errorf(errBadRequest, "give either jti (one token) or sub (every token of a user)"))
+		return
+	}
+	now := time.Now()
+	if body.JTI != "" {
+		until := now.Add(24 * time.Hour)
+		if body.Exp > 0 {
+			until = time.Unix(body.Exp, 0)
+		}
+		if err := s.Keys.RevokeToken(body.JTI, until); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"jti": body.JTI, "revokedUntil": until.UTC().Format(time.RFC3339)})
+		return
+	}
+	before := now
+	if body.Before > 0 {
+		before = time.Unix(body.Before, 0)
+	}
+	if err := s.Keys.RevokeUser(body.Sub, before); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sub": body.Sub, "revokedBefore": before.UTC().Format(time.RFC3339)})
+}
+
+func (s *Server) handleListRevocations(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"revocations": s.Keys.Revocations()})
+}

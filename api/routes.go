@@ -12,6 +12,8 @@ func (s *Server) routes() {
 	r := s.router
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
 	r.HandleFunc("/ready", s.handleReady).Methods(http.MethodGet)
+	// The AddSearch dialect authenticates on its own (sitekey + optional JWT).
+	r.HandleFunc("/v1/search/{sitekey}", s.handleAddSearch).Methods(http.MethodGet)
 
 	v1 := r.PathPrefix("/1").Subrouter()
 	v1.Use(s.authenticate)
@@ -23,6 +25,8 @@ func (s *Server) routes() {
 	v1.Handle("/keys/{key}", s.adminOnly(s.handleUpdateKey)).Methods(http.MethodPut)
 	v1.Handle("/keys/{key}", s.adminOnly(s.handleDeleteKey)).Methods(http.MethodDelete)
 	v1.Handle("/keys/{key}/restore", s.adminOnly(s.handleRestoreKey)).Methods(http.MethodPost)
+	v1.Handle("/tokens/revoke", s.adminOnly(s.handleRevoke)).Methods(http.MethodPost)
+	v1.Handle("/tokens/revocations", s.adminOnly(s.handleListRevocations)).Methods(http.MethodGet)
 
 	// Across indexes.
 	v1.Handle("/indexes", s.need(auth.ACLListIndexes, s.handleListIndexes)).Methods(http.MethodGet)

@@ -23,11 +23,14 @@ import (
 	"github.com/keyhole-search/keyhole/auth"
 	"github.com/keyhole-search/keyhole/index"
 	"github.com/keyhole-search/keyhole/query"
+	"github.com/keyhole-search/keyhole/ratelimit"
 )
 
 // Authenticator turns request credentials into a principal.
 type Authenticator interface {
 	Authenticate(ctx context.Context, c auth.Credentials) (*auth.Principal, error)
+	// AuthenticateToken checks a JWT with per-endpoint options (the sitekey endpoint).
+	AuthenticateToken(ctx context.Context, token string, opts auth.TokenOptions) (*auth.Principal, error)
 }
 
 // Deps are everything the HTTP layer needs.
@@ -49,6 +52,9 @@ type Deps struct {
 	// Ready reports whether the server is ready (indexes open, not shutting down); nil means
 	// always.
 	Ready func() bool
+	// Limiter enforces per-key-per-IP (maxQueriesPerIPPerHour), per-user-token and
+	// per-token-user (rateLimit claim) limits; nil disables rate limiting.
+	Limiter *ratelimit.Limiter
 }
 
 // Server is the HTTP handler of keyhole.
@@ -216,6 +222,15 @@ func (s *Server) credentials(r *http.Request) auth.Credentials {
 	if c.AppID == "" {
 		c.AppID = q.Get("x-algolia-application-id")
 	}
+	// Tokens: Authorization: Bearer, X-Algolia-Secure-User-Token, the jwt query parameter
+	// (an API key that is a JWT is recognised by the verifier).
+	c.Token = bearer(r)
+	if c.Token == "" {
+		c.Token = r.Header.Get("X-Algolia-Secure-User-Token")
+	}
+	if c.Token == "" {
+		c.Token = q.Get("jwt")
+	}
 	c.ClientIP = s.clientIP(r)
 	return c
 }
@@ -269,23 +284,77 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		c := s.credentials(r)
 		p, err := s.Auth.Authenticate(r.Context(), c)
 		if err != nil {
-			var refused *auth.RefusedError
-			keyID := ""
-			if errors.As(err, &refused) {
-				keyID = refused.KeyID
-			}
-			// An audit line: the key's id and the reason, never the key.
-			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "credential refused",
-				slog.String("request_id", requestID(r.Context())), slog.String("key_id", keyID),
-				slog.String("reason", reasonOf(err)), slog.String("source", c.ClientIP.String()))
+			s.auditRefusal(r, err, c)
 			s.writeError(w, r, err)
 			return
 		}
 		if sw, ok := w.(*statusWriter); ok {
 			sw.keyID = p.KeyID
 		}
+		if !s.allow(w, r, p) {
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxPrincipal, p)))
 	})
+}
+
+// auditRefusal writes the audit line of a refused credential: the key's id, the reason and the
+// source address, never the credential itself.
+func (s *Server) auditRefusal(r *http.Request, err error, c auth.Credentials) {
+	var refused *auth.RefusedError
+	keyID := ""
+	if errors.As(err, &refused) {
+		keyID = refused.KeyID
+	}
+	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "credential refused",
+		slog.String("request_id", requestID(r.Context())), slog.String("key_id", keyID),
+		slog.String("reason", reasonOf(err)), slog.String("source", c.ClientIP.String()))
+}
+
+// allow applies the rate limits that concern the principal, answering 429 with Retry-After
+// when one is exceeded: a stored key's maxQueriesPerIPPerHour (per user token when the
+// request or the credential names one, else per client address), and a token's rateLimit
+// (queries per minute per user).
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, p *auth.Principal) bool {
+	if s.Limiter == nil || p.Unrestricted() {
+		return true
+	}
+	type keyed struct {
+		key   string
+		limit ratelimit.Limit
+	}
+	var limits []keyed
+	if s.Keys != nil {
+		if k, ok := s.Keys.ByID(p.KeyID); ok && k.MaxQueriesPerIPPerHour > 0 {
+			who := p.Restrictions.UserToken
+			if who == "" {
+				who = r.Header.Get("X-Algolia-UserToken")
+			}
+			if who == "" {
+				who = "ip:" + s.clientIP(r).String()
+			} else {
+				who = "user:" + who
+			}
+			limits = append(limits, keyed{"key:" + p.KeyID + ":" + who, ratelimit.Limit{Events: k.MaxQueriesPerIPPerHour, Per: time.Hour}})
+		}
+	}
+	if n := p.Restrictions.RateLimit; n > 0 {
+		who := p.Restrictions.UserID
+		if who == "" {
+			who = p.Restrictions.UserToken
+		}
+		limits = append(limits, keyed{"tok:" + p.KeyID + ":" + who, ratelimit.Limit{Events: n, Per: time.Minute}})
+	}
+	for _, l := range limits {
+		d := s.Limiter.Allow(l.key, l.limit)
+		if !d.Allowed {
+			secs := int64(d.RetryAfter / time.Second)
+			w.Header().Set("Retry-After", itoa(secs))
+			s.writeError(w, r, errorf(errTooManyRequests, "Too many requests: rate limit of this key or token exceeded, retry in %d s", secs))
+			return false
+		}
+	}
+	return true
 }
 
 // reasonOf names the refusal for the audit log without any credential material.
