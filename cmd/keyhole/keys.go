@@ -220,6 +220,45 @@ func newKeysCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 		fmt.Fprintln(stdout, k)
 		return nil
 	}
-	cmd.AddCommand(create, list, del, secured)
+	var tc auth.TokenClaims
+	var tokenKey string
+	var ttl time.Duration
+	token := withConfig(&cobra.Command{Use: "token", Short: "Mint a user token (HS256 JWT) signed by a stored key", Args: cobra.NoArgs})
+	token.Flags().StringVar(&tokenKey, "key", "", "id (or value) of the signing key (required)")
+	token.Flags().StringVar(&tc.Subject, "sub", "", "the user (forced onto each index's userAttribute)")
+	token.Flags().StringVar(&tc.Filters, "filters", "", "filters forced into every search")
+	token.Flags().StringSliceVar(&tc.RestrictIndices, "indices", nil, "indexes the token may read")
+	token.Flags().StringVar(&tc.UserToken, "user-token", "", "user token bound to the token")
+	token.Flags().IntVar(&tc.RateLimit, "rate-limit", 0, "most queries per minute for this user (0: none)")
+	token.Flags().DurationVar(&ttl, "ttl", 10*time.Minute, "lifetime (at most 24h)")
+	_ = token.MarkFlagRequired("key")
+	token.RunE = func(c *cobra.Command, _ []string) error {
+		cfg, err := load(c.Flags())
+		if err != nil {
+			return err
+		}
+		kc, err := openKeyClient(c.Context(), cfg, server)
+		if err != nil {
+			return err
+		}
+		defer kc.Close()
+		keys, err := kc.list(c.Context())
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if k.ID == tokenKey || k.Value == tokenKey {
+				t, err := auth.GenerateToken(k, tc, ttl, time.Now())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(stdout, t)
+				return nil
+			}
+		}
+		return fmt.Errorf("no stored key with id %q", tokenKey)
+	}
+
+	cmd.AddCommand(create, list, del, secured, token)
 	return cmd
 }

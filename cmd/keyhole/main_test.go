@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -195,6 +196,18 @@ func TestKeysCLI(t *testing.T) {
 	}
 	if len(strings.TrimSpace(out.String())) < 64 {
 		t.Fatalf("secured key: %q", out.String())
+	}
+	out = syncBuffer{}
+	if err := run(context.Background(), args("keys", "token", "--key", m[1], "--sub", "u1", "--ttl", "5m"), env(nil), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(strings.TrimSpace(out.String()), ".")
+	if len(parts) != 3 {
+		t.Fatalf("token: %q", out.String())
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	if !strings.Contains(string(payload), `"sub":"u1"`) {
+		t.Fatalf("token claims: %s", payload)
 	}
 	out = syncBuffer{}
 	if err := run(context.Background(), args("keys", "delete", m[1]), env(nil), nil, &out, io.Discard); err != nil {

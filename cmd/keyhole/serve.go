@@ -19,6 +19,7 @@ import (
 	"github.com/keyhole-search/keyhole/config"
 	"github.com/keyhole-search/keyhole/index"
 	"github.com/keyhole-search/keyhole/query"
+	"github.com/keyhole-search/keyhole/ratelimit"
 )
 
 func newRootCmd(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -86,12 +87,24 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		return fmt.Errorf("open key store: %w", err)
 	}
 	defer keys.Close()
+	var providers []auth.Provider
+	for _, ip := range cfg.IdentityProviders {
+		p, err := auth.NewJWKSProvider(ctx, auth.ProviderConfig{
+			Name: ip.Name, Issuer: ip.Issuer, Audience: ip.Audience, Indexes: ip.Indexes,
+			Filters: ip.Filters, JWKSURL: ip.JWKSURL, JWKSFile: ip.JWKSFile, Logger: logger,
+		}, nil)
+		if err != nil {
+			return err
+		}
+		providers = append(providers, p)
+	}
 	verifier := auth.NewVerifier(auth.VerifierOptions{
-		AdminKey: adminKey,
-		AppID:    cfg.AppID,
-		Store:    keys,
-		Now:      time.Now,
-		Logger:   logger,
+		AdminKey:  adminKey,
+		AppID:     cfg.AppID,
+		Store:     keys,
+		Now:       time.Now,
+		Logger:    logger,
+		Providers: providers,
 	})
 	srv := api.NewServer(api.Deps{
 		Indexes:        indexes,
@@ -102,6 +115,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Limiter:        ratelimit.New(ratelimit.Options{}),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
