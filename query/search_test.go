@@ -439,6 +439,10 @@ type isolationCase struct {
 	gen               func(*rand.Rand, int) filter.Node
 	facets, queries   []string
 	n                 int
+	// credential, when set, makes the principal for a tenant through a real credential
+	// (a secured key or a token) and returns it with the filter it must enforce; by default
+	// a principal is built directly with the tenant filter.
+	credential func(t *testing.T, r *rand.Rand, tenant string) (*auth.Principal, filter.Node)
 }
 
 func checkIsolation(t *testing.T, recs []map[string]any, svc *Service, c isolationCase) {
@@ -452,8 +456,13 @@ func checkIsolation(t *testing.T, recs []map[string]any, svc *Service, c isolati
 	}
 	for i := 0; i < n; i++ {
 		tenant := tenants[r.Intn(len(tenants))]
-		keyFilter := filter.Facet{Attr: c.tenantAttr, Value: tenant}
-		p := principalWith(t, filter.String(keyFilter))
+		var keyFilter filter.Node = filter.Facet{Attr: c.tenantAttr, Value: tenant}
+		var p *auth.Principal
+		if c.credential != nil {
+			p, keyFilter = c.credential(t, r, tenant)
+		} else {
+			p = principalWith(t, filter.String(keyFilter))
+		}
 		req := c.gen(r, 3)
 		params := Params{Filters: filter.String(req), HitsPerPage: intp(1 + r.Intn(30)), Page: intp(r.Intn(3)), Facets: c.facets}
 		if r.Intn(3) == 0 {
