@@ -20,6 +20,9 @@ var (
 	ErrInvalidSettings = errors.New("invalid settings")
 	// ErrTaskNotFound means a task id was never issued.
 	ErrTaskNotFound = errors.New("task not found")
+	// ErrStorage means the data directory refused a write (disk full, read-only, I/O error):
+	// nothing of the write was applied, and reads go on from the last durable state.
+	ErrStorage = errors.New("write not stored")
 	// ErrClosed means the Manager has been closed.
 	ErrClosed = errors.New("index manager closed")
 )

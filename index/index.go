@@ -433,7 +433,9 @@ func (ix *Index) Write(ctx context.Context, ops []Op) (taskID int64, objectIDs [
 		ix.rb.markDirty(touched, st.cleared)
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("index %s: write: %w", ix.name, err)
+		ix.reopenAfterFailedBatch(g, err)
+		ix.m.logger.Error("write not stored", "index", ix.name, "err", err)
+		return 0, nil, errorf(ErrStorage, "index %s: the write could not be stored (disk full, read-only data dir or I/O error); nothing was applied", ix.name)
 	}
 	// Scorch fsyncs the new segment file and root.bolt, not the directory holding them.
 	if err := syncDir(g.storeDir()); err != nil {
@@ -443,6 +445,36 @@ func (ix *Index) Write(ctx context.Context, ops []Op) (taskID int64, objectIDs [
 	ix.updatedAt = time.Now().UTC()
 	ix.mu.Unlock()
 	return ix.m.nextTaskID(), objectIDs, nil
+}
+
+// reopenAfterFailedBatch reopens the serving generation from disk after Bleve refused a batch
+// (disk full, read-only, I/O error). Bleve v2.6.1 then closes the new segment although it is
+// already part of the live snapshot, so every later search of that snapshot panics; and the
+// refused batch stays visible in memory, to be persisted later if the disk recovers. Reopening
+// serves the last durable state instead, which is exactly what was acknowledged. A rebuild in
+// progress is cancelled (it restarts from the reopened generation). If reopening fails, the
+// index is closed until restart rather than serving a broken snapshot. writeMu is held.
+func (ix *Index) reopenAfterFailedBatch(g *generation, cause error) {
+	log := ix.m.logger.With("index", ix.name)
+	if ix.rb != nil {
+		ix.rb.cancel()
+	}
+	if err := g.close(); err != nil {
+		log.Warn("closing the generation after a failed write", "err", err)
+	}
+	ng, err := openGeneration(g.dir, g.spec)
+	if err != nil {
+		log.Error("a write failed and the index could not be reopened: it is closed until restart",
+			"write_error", cause, "err", err)
+		ix.mu.Lock()
+		ix.closed = true
+		ix.mu.Unlock()
+		return
+	}
+	ix.mu.Lock()
+	ix.gen = ng
+	ix.mu.Unlock()
+	log.Warn("a write failed on disk; reopened the index from its last durable state", "err", cause)
 }
 
 // makeDocument encodes rec and builds its Bleve document for spec.
