@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,15 +64,19 @@ func (s *Server) handleAddSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	var p *auth.Principal
 	if token != "" {
-		c := s.credentials(r)
-		p, err = s.Auth.AuthenticateToken(r.Context(), token, auth.TokenOptions{
-			DefaultKeyID: st.JWTKeyID, PublicKey: sitekey, ClientIP: c.ClientIP, Referer: c.Referer,
-		})
+		var c auth.Credentials
+		c, err = s.credentials(r)
+		if err == nil {
+			p, err = s.Auth.AuthenticateToken(r.Context(), token, auth.TokenOptions{
+				DefaultKeyID: st.JWTKeyID, PublicKey: sitekey, ClientIP: c.ClientIP, Referer: c.Referer,
+			})
+		}
 		if err != nil {
 			s.auditRefusal(r, err, c)
 			s.writeError(w, r, err)
 			return
 		}
+		s.Metrics.Verdict("ok:" + p.Kind.String())
 	} else if st.RequireJWT {
 		s.writeError(w, r, errJWTRequired)
 		return
@@ -107,8 +112,12 @@ func addsearchParams(q map[string][]string) (query.Params, error) {
 		return ""
 	}
 	var p query.Params
+	// The text parameters go through the query package's decoding, so that its limits
+	// (length, UTF-8, number of facets) hold here too.
 	if t := get("term"); t != "*" {
-		p.Query = t
+		if err := p.ApplyValues(url.Values{"query": {t}}); err != nil {
+			return p, err
+		}
 	}
 	page, limit := 1, 10
 	if v := get("page"); v != "" {
@@ -145,9 +154,15 @@ func addsearchParams(q map[string][]string) (query.Params, error) {
 			return p, errorf(errBadRequest, "order must be asc or desc")
 		}
 	}
-	p.Facets = q["facet"]
-	for i := range p.Facets {
-		p.Facets[i] = strings.TrimPrefix(p.Facets[i], "custom_fields.")
+	if fs := q["facet"]; len(fs) > 0 {
+		names := make([]string, len(fs))
+		for i, f := range fs {
+			names[i] = strings.TrimPrefix(f, "custom_fields.")
+		}
+		b, _ := json.Marshal(names)
+		if err := p.ApplyValues(url.Values{"facets": {string(b)}}); err != nil {
+			return p, err
+		}
 	}
 	// customField=name=value: the same name ORed, different names ANDed.
 	byName := map[string][]filter.Node{}
@@ -182,7 +197,9 @@ func addsearchParams(q map[string][]string) (query.Params, error) {
 	// The request's own filter, built as a tree and handed over in filter syntax; a
 	// credential's restrictions are merged later as a separate subtree.
 	if tree := filter.Conj(nodes...); tree != nil {
-		p.Filters = filter.String(tree)
+		if err := p.ApplyValues(url.Values{"filters": {filter.String(tree)}}); err != nil {
+			return p, err
+		}
 	}
 	return p, nil
 }

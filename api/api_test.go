@@ -24,11 +24,18 @@ const adminKey = "test-admin-key"
 type env struct {
 	t    *testing.T
 	srv  *httptest.Server
+	s    *Server
 	keys *auth.KeyStore
 	now  time.Time
 }
 
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with Deps adjusted by tune (nil: none) before NewServer.
+func newEnvWith(t *testing.T, tune func(*Deps)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	m, err := index.Open(dir, nil)
@@ -43,7 +50,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { ks.Close() })
 	e := &env{t: t, keys: ks, now: time.Now()}
 	v := auth.NewVerifier(auth.VerifierOptions{AdminKey: adminKey, AppID: "APP", Store: ks, Now: func() time.Time { return e.now }})
-	s := NewServer(Deps{
+	d := Deps{
 		Indexes:        m,
 		Search:         query.NewService(m),
 		Auth:           v,
@@ -52,8 +59,12 @@ func newEnv(t *testing.T) *env {
 		MaxBodyBytes:   1 << 20,
 		CORSOrigins:    []string{"*"},
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
-	})
-	e.srv = httptest.NewServer(s)
+	}
+	if tune != nil {
+		tune(&d)
+	}
+	e.s = NewServer(d)
+	e.srv = httptest.NewServer(e.s)
 	t.Cleanup(e.srv.Close)
 	return e
 }

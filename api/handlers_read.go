@@ -43,7 +43,7 @@ func (s *Server) handleSearchGET(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request, params query.Params) {
-	name, err := pathVar(r, "index")
+	name, err := indexVar(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -59,9 +59,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, params query.Par
 // handleMultiQuery is POST /1/indexes/*/queries: every entry runs with the same principal,
 // so the principal's restrictions apply to each, whatever index or filters it names.
 func (s *Server) handleMultiQuery(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Requests []map[string]json.RawMessage `json:"requests"`
-	}
+	var body multiQueryBody
 	if err := s.decode(w, r, &body, false); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -72,6 +70,10 @@ func (s *Server) handleMultiQuery(w http.ResponseWriter, r *http.Request) {
 		var name, typ, facet string
 		if err := stringField(req, "indexName", &name); err != nil || name == "" {
 			s.writeError(w, r, errorf(errBadRequest, "requests[%d]: indexName is required", i))
+			return
+		}
+		if err := bodyIndexName(i, name); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		_ = stringField(req, "type", &typ)
@@ -118,7 +120,7 @@ func (s *Server) handleFacetSearch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	name, err := pathVar(r, "index")
+	name, err := indexVar(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -156,7 +158,7 @@ func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	name, err := pathVar(r, "index")
+	name, err := indexVar(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -170,7 +172,7 @@ func (s *Server) handleBrowse(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetObject(w http.ResponseWriter, r *http.Request) {
-	name, err := pathVar(r, "index")
+	name, err := indexVar(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -199,13 +201,7 @@ func (s *Server) handleGetObject(w http.ResponseWriter, r *http.Request) {
 
 // handleGetObjects is POST /1/indexes/*/objects: a missing or hidden record is null.
 func (s *Server) handleGetObjects(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Requests []struct {
-			IndexName            string          `json:"indexName"`
-			ObjectID             string          `json:"objectID"`
-			AttributesToRetrieve json.RawMessage `json:"attributesToRetrieve"`
-		} `json:"requests"`
-	}
+	var body getObjectsBody
 	if err := s.decode(w, r, &body, false); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -215,6 +211,10 @@ func (s *Server) handleGetObjects(w http.ResponseWriter, r *http.Request) {
 	for i, req := range body.Requests {
 		if req.IndexName == "" || req.ObjectID == "" {
 			s.writeError(w, r, errorf(errBadRequest, "requests[%d]: indexName and objectID are required", i))
+			return
+		}
+		if err := bodyIndexName(i, req.IndexName); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		var attrs []string

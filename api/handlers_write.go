@@ -52,7 +52,7 @@ func (s *Server) writableIndex(r *http.Request, name string) (*index.Index, erro
 }
 
 func (s *Server) indexFromPath(r *http.Request, create bool) (*index.Index, string, error) {
-	name, err := pathVar(r, "index")
+	name, err := indexVar(r)
 	if err != nil {
 		return nil, "", err
 	}
@@ -226,9 +226,7 @@ func toOps(p *auth.Principal, reqs []batchRequest) ([]index.Op, error) {
 }
 
 func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Requests []batchRequest `json:"requests"`
-	}
+	var body batchBody
 	if err := s.decode(w, r, &body, false); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -255,9 +253,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleMultiBatch(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Requests []batchRequest `json:"requests"`
-	}
+	var body batchBody
 	if err := s.decode(w, r, &body, false); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -356,7 +352,7 @@ func (s *Server) handleDeleteByQuery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteIndex(w http.ResponseWriter, r *http.Request) {
-	name, err := pathVar(r, "index")
+	name, err := indexVar(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -402,7 +398,7 @@ func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTask(w http.ResponseWriter, r *http.Request) {
-	name, err := pathVar(r, "index")
+	name, err := indexVar(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

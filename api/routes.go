@@ -3,17 +3,24 @@ package api
 import (
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/keyhole-search/keyhole/auth"
 )
 
 // routes lists the whole API surface. Routes with a literal segment come before the
-// {objectID} patterns they would otherwise be taken for.
+// {objectID} patterns they would otherwise be taken for. Read routes go through searchGate
+// (a search slot and the search timeout), after authentication.
 func (s *Server) routes() {
 	r := s.router
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
 	r.HandleFunc("/ready", s.handleReady).Methods(http.MethodGet)
+	// Prometheus metrics, admin key only: the series name every index and its size, which
+	// only a caller allowed on every index may see. (Scrape with the X-Algolia-API-Key and
+	// X-Algolia-Application-Id headers.)
+	r.Handle("/metrics", s.authenticate(s.adminOnly(promhttp.HandlerFor(s.Metrics.Registry(), promhttp.HandlerOpts{}).ServeHTTP))).Methods(http.MethodGet)
 	// The AddSearch dialect authenticates on its own (sitekey + optional JWT).
-	r.HandleFunc("/v1/search/{sitekey}", s.handleAddSearch).Methods(http.MethodGet)
+	r.Handle("/v1/search/{sitekey}", s.searchGate(http.HandlerFunc(s.handleAddSearch))).Methods(http.MethodGet)
 
 	v1 := r.PathPrefix("/1").Subrouter()
 	v1.Use(s.authenticate)
@@ -30,26 +37,26 @@ func (s *Server) routes() {
 
 	// Across indexes.
 	v1.Handle("/indexes", s.need(auth.ACLListIndexes, s.handleListIndexes)).Methods(http.MethodGet)
-	v1.Handle("/indexes/*/queries", s.need(auth.ACLSearch, s.handleMultiQuery)).Methods(http.MethodPost)
-	v1.Handle("/indexes/*/objects", s.need(auth.ACLSearch, s.handleGetObjects)).Methods(http.MethodPost)
+	v1.Handle("/indexes/*/queries", s.searchGate(s.need(auth.ACLSearch, s.handleMultiQuery))).Methods(http.MethodPost)
+	v1.Handle("/indexes/*/objects", s.searchGate(s.need(auth.ACLSearch, s.handleGetObjects))).Methods(http.MethodPost)
 	v1.Handle("/indexes/*/batch", s.need(0, s.handleMultiBatch)).Methods(http.MethodPost)
 
 	// One index.
 	ix := "/indexes/{index}"
-	v1.Handle(ix, s.need(auth.ACLSearch, s.handleSearchGET)).Methods(http.MethodGet)
+	v1.Handle(ix, s.searchGate(s.need(auth.ACLSearch, s.handleSearchGET))).Methods(http.MethodGet)
 	v1.Handle(ix, s.need(auth.ACLAddObject, s.handleAddObject)).Methods(http.MethodPost)
 	v1.Handle(ix, s.need(auth.ACLDeleteIndex, s.handleDeleteIndex)).Methods(http.MethodDelete)
-	v1.Handle(ix+"/query", s.need(auth.ACLSearch, s.handleSearch)).Methods(http.MethodPost)
-	v1.Handle(ix+"/browse", s.need(auth.ACLBrowse, s.handleBrowse)).Methods(http.MethodPost, http.MethodGet)
+	v1.Handle(ix+"/query", s.searchGate(s.need(auth.ACLSearch, s.handleSearch))).Methods(http.MethodPost)
+	v1.Handle(ix+"/browse", s.searchGate(s.need(auth.ACLBrowse, s.handleBrowse))).Methods(http.MethodPost, http.MethodGet)
 	v1.Handle(ix+"/batch", s.need(0, s.handleBatch)).Methods(http.MethodPost)
 	v1.Handle(ix+"/clear", s.need(auth.ACLDeleteIndex, s.handleClear)).Methods(http.MethodPost)
 	v1.Handle(ix+"/deleteByQuery", s.need(auth.ACLDeleteObject, s.handleDeleteByQuery)).Methods(http.MethodPost)
 	v1.Handle(ix+"/settings", s.need(auth.ACLSettings, s.handleGetSettings)).Methods(http.MethodGet)
 	v1.Handle(ix+"/settings", s.need(auth.ACLEditSettings, s.handleSetSettings)).Methods(http.MethodPut)
 	v1.Handle(ix+"/task/{taskID}", s.need(0, s.handleTask)).Methods(http.MethodGet)
-	v1.Handle(ix+"/facets/{facet}/query", s.need(auth.ACLSearch, s.handleFacetSearch)).Methods(http.MethodPost)
+	v1.Handle(ix+"/facets/{facet}/query", s.searchGate(s.need(auth.ACLSearch, s.handleFacetSearch))).Methods(http.MethodPost)
 	v1.Handle(ix+"/{objectID}/partial", s.need(auth.ACLAddObject, s.handlePartial)).Methods(http.MethodPost)
-	v1.Handle(ix+"/{objectID}", s.need(auth.ACLSearch, s.handleGetObject)).Methods(http.MethodGet)
+	v1.Handle(ix+"/{objectID}", s.searchGate(s.need(auth.ACLSearch, s.handleGetObject))).Methods(http.MethodGet)
 	v1.Handle(ix+"/{objectID}", s.need(auth.ACLAddObject, s.handlePutObject)).Methods(http.MethodPut)
 	v1.Handle(ix+"/{objectID}", s.need(auth.ACLDeleteObject, s.handleDeleteObject)).Methods(http.MethodDelete)
 }

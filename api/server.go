@@ -14,14 +14,18 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
 	"github.com/keyhole-search/keyhole/auth"
 	"github.com/keyhole-search/keyhole/index"
+	"github.com/keyhole-search/keyhole/metrics"
 	"github.com/keyhole-search/keyhole/query"
 	"github.com/keyhole-search/keyhole/ratelimit"
 )
@@ -55,7 +59,32 @@ type Deps struct {
 	// Limiter enforces per-key-per-IP (maxQueriesPerIPPerHour), per-user-token and
 	// per-token-user (rateLimit claim) limits; nil disables rate limiting.
 	Limiter *ratelimit.Limiter
+	// SearchTimeout bounds every read request (search, multi-query, facet search, browse,
+	// objects, AddSearch): past it the request's context ends and the answer is a 503 with
+	// Retry-After. 0 means DefaultSearchTimeout.
+	SearchTimeout time.Duration
+	// MaxConcurrentSearches is how many read requests run at once in this process; others
+	// wait at most SearchQueueWait for a slot, then get a 503 with Retry-After. 0 means
+	// DefaultSearchesPerCPU × GOMAXPROCS.
+	MaxConcurrentSearches int
+	// SearchQueueWait is how long a read request waits for a search slot. 0 means
+	// DefaultSearchQueueWait.
+	SearchQueueWait time.Duration
+	// Metrics are the Prometheus collectors served on /metrics (admin key only); nil means
+	// a fresh set (metrics.New). NewServer adds the index collector to it, so give each
+	// Server its own.
+	Metrics *metrics.Metrics
 }
+
+// Defaults of Deps.
+const (
+	// DefaultSearchTimeout is the default Deps.SearchTimeout.
+	DefaultSearchTimeout = 5 * time.Second
+	// DefaultSearchesPerCPU times GOMAXPROCS is the default Deps.MaxConcurrentSearches.
+	DefaultSearchesPerCPU = 4
+	// DefaultSearchQueueWait is the default Deps.SearchQueueWait.
+	DefaultSearchQueueWait = 100 * time.Millisecond
+)
 
 // Server is the HTTP handler of keyhole.
 type Server struct {
@@ -64,6 +93,11 @@ type Server struct {
 	router  *mux.Router
 	handler http.Handler
 	closing atomic.Bool
+	// slots is the search semaphore: a read request holds one slot while it runs.
+	slots chan struct{}
+	// searchHook, when set (by tests), runs once a read request holds its slot, under the
+	// request's search deadline.
+	searchHook func(*http.Request)
 }
 
 // NewServer builds the handler with every route (see routes.go).
@@ -77,8 +111,25 @@ func NewServer(d Deps) *Server {
 	if len(d.CORSOrigins) == 0 {
 		d.CORSOrigins = []string{"*"}
 	}
-	s := &Server{Deps: d, logger: d.Logger}
+	if d.SearchTimeout <= 0 {
+		d.SearchTimeout = DefaultSearchTimeout
+	}
+	if d.MaxConcurrentSearches <= 0 {
+		d.MaxConcurrentSearches = DefaultSearchesPerCPU * runtime.GOMAXPROCS(0)
+	}
+	if d.SearchQueueWait <= 0 {
+		d.SearchQueueWait = DefaultSearchQueueWait
+	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
+	}
+	if d.Indexes != nil {
+		d.Metrics.WatchIndexes(indexStats(d.Indexes))
+	}
+	d.Metrics.SearchSlots(d.MaxConcurrentSearches)
+	s := &Server{Deps: d, logger: d.Logger, slots: make(chan struct{}, d.MaxConcurrentSearches)}
 	s.router = mux.NewRouter().UseEncodedPath()
+	s.router.Use(s.markRoute)
 	s.routes()
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotFound)
@@ -115,11 +166,13 @@ func principalOf(r *http.Request) *auth.Principal {
 	return p
 }
 
-// statusWriter records the status for the access log.
+// statusWriter records, for the access log and the metrics, the status, the key id and the
+// route template (set by markRoute once the router has matched).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	keyID  string
+	route  string
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -148,10 +201,37 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		ctx := context.WithValue(r.Context(), ctxRequestID, id)
 		next.ServeHTTP(sw, r.WithContext(ctx))
+		route, status := sw.route, sw.status
+		if status == 0 {
+			status = http.StatusOK // nothing written: net/http answers 200
+		}
+		if route == "" {
+			route = "unmatched"
+			if r.Method == http.MethodOptions {
+				route = "preflight"
+			}
+		}
+		s.Metrics.ObserveRequest(route, r.Method, status, time.Since(start))
 		s.logger.LogAttrs(ctx, slog.LevelDebug, "request",
 			slog.String("request_id", id), slog.String("method", r.Method),
 			slog.String("path", r.URL.EscapedPath()), slog.Int("status", sw.status),
 			slog.Duration("duration", time.Since(start)), slog.String("key_id", sw.keyID))
+	})
+}
+
+// markRoute records the matched route's template (never the raw path, which holds index
+// names and object ids) for the metrics. It is the root router's middleware, so it runs for
+// every matched route, before authentication.
+func (s *Server) markRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sw, ok := w.(*statusWriter); ok {
+			if rt := mux.CurrentRoute(r); rt != nil {
+				if tpl, err := rt.GetPathTemplate(); err == nil {
+					sw.route = tpl
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -206,10 +286,16 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
+// MaxAPIKeyLength is the longest API key value accepted, in bytes (a secured API key carries
+// its restrictions, so it is longer than a stored key, but never near this). A longer one is
+// refused with a 400 before any verification; tokens are capped at auth.MaxTokenLength.
+const MaxAPIKeyLength = 1 << 10
+
 // credentials reads the request's credentials: the API key and application id from the
 // headers or the query string, the client address (X-Forwarded-For only from a trusted
-// proxy) and the referer.
-func (s *Server) credentials(r *http.Request) auth.Credentials {
+// proxy) and the referer. An API key over MaxAPIKeyLength or a token over
+// auth.MaxTokenLength is refused here, before any work.
+func (s *Server) credentials(r *http.Request) (auth.Credentials, error) {
 	q := r.URL.Query()
 	c := auth.Credentials{
 		APIKey:  r.Header.Get("X-Algolia-API-Key"),
@@ -232,7 +318,13 @@ func (s *Server) credentials(r *http.Request) auth.Credentials {
 		c.Token = q.Get("jwt")
 	}
 	c.ClientIP = s.clientIP(r)
-	return c
+	if n := len(c.APIKey); n > MaxAPIKeyLength {
+		return c, &auth.RefusedError{Reason: errorf(errCredentialTooLong, "API key too long: %d bytes, more than MaxAPIKeyLength (%d bytes)", n, MaxAPIKeyLength)}
+	}
+	if len(c.Token) > auth.MaxTokenLength {
+		return c, &auth.RefusedError{Reason: auth.ErrTokenTooLong}
+	}
+	return c, nil
 }
 
 func (s *Server) clientIP(r *http.Request) netip.Addr {
@@ -281,13 +373,17 @@ func (s *Server) trusted(a netip.Addr) bool {
 // authenticate is the one authentication middleware: every route under /1 goes through it.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := s.credentials(r)
-		p, err := s.Auth.Authenticate(r.Context(), c)
+		c, err := s.credentials(r)
+		var p *auth.Principal
+		if err == nil {
+			p, err = s.Auth.Authenticate(r.Context(), c)
+		}
 		if err != nil {
 			s.auditRefusal(r, err, c)
 			s.writeError(w, r, err)
 			return
 		}
+		s.Metrics.Verdict("ok:" + p.Kind.String())
 		if sw, ok := w.(*statusWriter); ok {
 			sw.keyID = p.KeyID
 		}
@@ -306,6 +402,7 @@ func (s *Server) auditRefusal(r *http.Request, err error, c auth.Credentials) {
 	if errors.As(err, &refused) {
 		keyID = refused.KeyID
 	}
+	s.Metrics.Verdict("refused:" + refusalName(err))
 	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "credential refused",
 		slog.String("request_id", requestID(r.Context())), slog.String("key_id", keyID),
 		slog.String("reason", reasonOf(err)), slog.String("source", c.ClientIP.String()))
@@ -322,6 +419,7 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	type keyed struct {
 		key   string
 		limit ratelimit.Limit
+		name  string // metrics label
 	}
 	var limits []keyed
 	if s.Keys != nil {
@@ -335,7 +433,7 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, p *auth.Principal
 			} else {
 				who = "user:" + who
 			}
-			limits = append(limits, keyed{"key:" + p.KeyID + ":" + who, ratelimit.Limit{Events: k.MaxQueriesPerIPPerHour, Per: time.Hour}})
+			limits = append(limits, keyed{"key:" + p.KeyID + ":" + who, ratelimit.Limit{Events: k.MaxQueriesPerIPPerHour, Per: time.Hour}, "key"})
 		}
 	}
 	if n := p.Restrictions.RateLimit; n > 0 {
@@ -343,11 +441,12 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, p *auth.Principal
 		if who == "" {
 			who = p.Restrictions.UserToken
 		}
-		limits = append(limits, keyed{"tok:" + p.KeyID + ":" + who, ratelimit.Limit{Events: n, Per: time.Minute}})
+		limits = append(limits, keyed{"tok:" + p.KeyID + ":" + who, ratelimit.Limit{Events: n, Per: time.Minute}, "token"})
 	}
 	for _, l := range limits {
 		d := s.Limiter.Allow(l.key, l.limit)
 		if !d.Allowed {
+			s.Metrics.RateLimited(l.name)
 			secs := int64(d.RetryAfter / time.Second)
 			w.Header().Set("Retry-After", itoa(secs))
 			s.writeError(w, r, errorf(errTooManyRequests, "Too many requests: rate limit of this key or token exceeded, retry in %d s", secs))
@@ -374,8 +473,16 @@ func (s *Server) need(acl auth.ACL, h http.HandlerFunc) http.Handler {
 	})
 }
 
+// validator is implemented by request bodies that check their own limits (the number of
+// operations of a batch, of queries in a multi-query...); decode calls it.
+type validator interface {
+	validate() error
+}
+
 // decode reads a JSON body (whatever its content type says) into v, capped in size. An empty
-// body decodes as {} when allowEmpty.
+// body decodes as {} when allowEmpty. Invalid UTF-8 anywhere in the body is refused (the JSON
+// decoder would silently replace it), naming where it is. When v is a validator, its limits
+// are checked too.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
 	body := http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
 	b, err := io.ReadAll(body)
@@ -393,6 +500,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, allowEmpt
 			return errorf(errBadJSON, "request body is empty, expected JSON")
 		}
 	}
+	if !utf8.Valid(b) {
+		return errorf(errBadRequest, "invalid UTF-8 in %s", invalidUTF8Path(b, ""))
+	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -401,7 +511,46 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, allowEmpt
 	if dec.More() {
 		return errorf(errBadJSON, "malformed JSON body: trailing data after the JSON value")
 	}
+	if vd, ok := v.(validator); ok {
+		return vd.validate()
+	}
 	return nil
+}
+
+// invalidUTF8Path names the first member of a JSON body that holds invalid UTF-8
+// ("requests[2].query"; path is the name so far, "" at the top), or "request body" when the
+// body does not decode that far.
+func invalidUTF8Path(b []byte, path string) string {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(b, &obj) == nil {
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !utf8.Valid(obj[k]) {
+				name := k
+				if path != "" {
+					name = path + "." + k
+				}
+				return invalidUTF8Path(obj[k], name)
+			}
+		}
+	} else {
+		var arr []json.RawMessage
+		if json.Unmarshal(b, &arr) == nil {
+			for i, e := range arr {
+				if !utf8.Valid(e) {
+					return invalidUTF8Path(e, path+"["+itoa(int64(i))+"]")
+				}
+			}
+		}
+	}
+	if path == "" {
+		return "request body"
+	}
+	return path
 }
 
 func jsonErrText(err error) string {

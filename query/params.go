@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/keyhole-search/keyhole/query/filter"
 )
@@ -180,6 +181,9 @@ func (p *Params) set(name string, v value) error {
 	switch name {
 	case "query":
 		p.Query, err = v.str(name)
+		if err == nil {
+			err = checkText(name, p.Query, MaxQueryBytes, "MaxQueryBytes")
+		}
 	case "filters":
 		p.Filters, err = v.str(name)
 	case "facetFilters":
@@ -189,7 +193,7 @@ func (p *Params) set(name string, v value) error {
 	case "tagFilters":
 		p.TagFilters, err = v.list(name)
 	case "facets":
-		p.Facets, err = v.strings(name)
+		p.Facets, err = v.attrs(name, MaxFacets, "MaxFacets")
 	case "maxValuesPerFacet":
 		p.MaxValuesPerFacet, err = v.intIn(name, 0, 1000)
 	case "sortFacetValuesBy":
@@ -206,11 +210,11 @@ func (p *Params) set(name string, v value) error {
 	case "length":
 		p.Length, err = v.intIn(name, 0, MaxHitsPerPage)
 	case "attributesToRetrieve":
-		p.AttributesToRetrieve, err = v.strings(name)
+		p.AttributesToRetrieve, err = v.attrs(name, MaxAttributes, "MaxAttributes")
 	case "attributesToHighlight":
-		p.AttributesToHighlight, err = v.strings(name)
+		p.AttributesToHighlight, err = v.attrs(name, MaxAttributes, "MaxAttributes")
 	case "attributesToSnippet":
-		p.AttributesToSnippet, err = v.strings(name)
+		p.AttributesToSnippet, err = v.attrs(name, MaxAttributes, "MaxAttributes")
 	case "highlightPreTag":
 		p.HighlightPreTag, err = v.strPtr(name)
 	case "highlightPostTag":
@@ -218,7 +222,7 @@ func (p *Params) set(name string, v value) error {
 	case "snippetEllipsisText":
 		p.SnippetEllipsisText, err = v.strPtr(name)
 	case "restrictSearchableAttributes":
-		p.RestrictSearchableAttributes, err = v.strings(name)
+		p.RestrictSearchableAttributes, err = v.attrs(name, MaxAttributes, "MaxAttributes")
 	case "typoTolerance":
 		var s string
 		s, err = v.scalarText(name)
@@ -232,6 +236,9 @@ func (p *Params) set(name string, v value) error {
 		}
 	case "facetQuery":
 		p.FacetQuery, err = v.str(name)
+		if err == nil {
+			err = checkText(name, p.FacetQuery, MaxFacetQueryBytes, "MaxFacetQueryBytes")
+		}
 	case "maxFacetHits":
 		p.MaxFacetHits, err = v.intIn(name, 1, 100)
 	case "userToken":
@@ -248,9 +255,14 @@ func (p *Params) set(name string, v value) error {
 	return nil
 }
 
+// str returns a string parameter; invalid UTF-8 is refused (it would otherwise be replaced,
+// silently, somewhere between here and the index).
 func (v value) str(name string) (string, error) {
 	switch x := v.v.(type) {
 	case string:
+		if !utf8.ValidString(x) {
+			return "", paramErr(name, "invalid UTF-8 in %s", name)
+		}
 		return x, nil
 	case nil:
 		return "", nil
@@ -285,18 +297,23 @@ func (v value) intIn(name string, lo, hi int) (*int, error) {
 	case json.Number:
 		i, err := x.Int64()
 		if err != nil {
+			// A float: accepted when integral (2.0, 1e3) and in range; 1e400 (out of
+			// float64's range), -0.5 and NaN-like text are refused here, cleanly.
 			f, ferr := x.Float64()
-			if ferr != nil || f != math.Trunc(f) {
-				return nil, paramErr(name, "expected an integer, got %s", x)
+			if errors.Is(ferr, strconv.ErrRange) || (ferr == nil && (f > float64(math.MaxInt32) || f < -float64(math.MaxInt32))) {
+				return nil, paramErr(name, "must be between %d and %d, got %s", lo, hi, truncate(x.String(), 32))
 			}
-			if f > float64(math.MaxInt32) || f < -float64(math.MaxInt32) {
-				return nil, paramErr(name, "must be between %d and %d", lo, hi)
+			if ferr != nil || f != math.Trunc(f) {
+				return nil, paramErr(name, "expected an integer, got %s", truncate(x.String(), 32))
 			}
 			i = int64(f)
 		}
 		n = i
 	case string:
 		i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return nil, paramErr(name, "must be between %d and %d, got %q", lo, hi, truncate(x, 32))
+		}
 		if err != nil {
 			return nil, paramErr(name, "expected an integer, got %q", truncate(x, 32))
 		}
@@ -305,10 +322,23 @@ func (v value) intIn(name string, lo, hi int) (*int, error) {
 		return nil, paramErr(name, "expected an integer")
 	}
 	if n < int64(lo) || n > int64(hi) {
-		return nil, paramErr(name, "must be between %d and %d", lo, hi)
+		return nil, paramErr(name, "must be between %d and %d, got %d", lo, hi, n)
 	}
 	i := int(n)
 	return &i, nil
+}
+
+// attrs is strings with the list's limits: at most max entries (limitName names the limit in
+// the message), no invalid UTF-8, no control characters.
+func (v value) attrs(name string, max int, limitName string) ([]string, error) {
+	out, err := v.strings(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAttrs(name, out, max, limitName); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // strings accepts a JSON array of strings, or text: a JSON array, or a comma-separated list.
@@ -349,6 +379,9 @@ func (v value) strings(name string) ([]string, error) {
 
 // list keeps an array (or string) filter value for the filter package's array parsers.
 func (v value) list(name string) (any, error) {
+	if err := checkListText(name, v.v); err != nil {
+		return nil, err
+	}
 	switch x := v.v.(type) {
 	case nil:
 		return nil, nil
@@ -442,5 +475,9 @@ func (p *Params) RequestFilter() (filter.Node, error) {
 		}
 		nodes = append(nodes, n)
 	}
-	return filter.Conj(nodes...), nil
+	tree := filter.Conj(nodes...)
+	if err := checkFilterLeaves(tree); err != nil {
+		return nil, err
+	}
+	return tree, nil
 }

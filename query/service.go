@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
@@ -41,11 +42,13 @@ var (
 type Service struct {
 	indexes *index.Manager
 	an      *index.Analyzer
+	// oneLetterPrefixMax is OneLetterPrefixMaxRecords (tests lower it).
+	oneLetterPrefixMax uint64
 }
 
 // NewService returns the search service over the given indexes.
 func NewService(m *index.Manager) *Service {
-	return &Service{indexes: m, an: m.Analyzer()}
+	return &Service{indexes: m, an: m.Analyzer(), oneLetterPrefixMax: OneLetterPrefixMaxRecords}
 }
 
 // Result is the answer to one search, in Algolia's shape.
@@ -160,6 +163,14 @@ func (s *Service) prepare(p *auth.Principal, indexName string, req Params) (*pla
 	}
 	min1, min2 := settingTypoSizes(st)
 	pl.text = planText(s.an, req.Query, typo, min1, min2)
+	if n := len(pl.text.words); n > MaxQueryWords {
+		return nil, &ParamError{Param: "query", Reason: fmt.Sprintf("%d words, more than MaxQueryWords (%d)", n, MaxQueryWords)}
+	}
+	if pl.text.prefix && utf8.RuneCountInString(pl.text.words[len(pl.text.words)-1]) == 1 {
+		if n, err := ix.DocCount(); err == nil && n > s.oneLetterPrefixMax {
+			pl.text.prefix = false
+		}
+	}
 
 	attrs := ix.SearchableAttributes()
 	if len(req.RestrictSearchableAttributes) > 0 {
@@ -257,6 +268,34 @@ func (s *Service) prepare(p *auth.Principal, indexName string, req Params) (*pla
 	return pl, nil
 }
 
+// checkPagination refuses a page (or offset) at or beyond the index's paginationLimitedTo:
+// such a page is always empty, and a client asking for it is mistaken (InstantSearch never
+// asks beyond nbPages, which the limit caps). The first page is always allowed.
+func (pl *plan) checkPagination() error {
+	if pl.from == 0 || pl.from < pl.limit {
+		return nil
+	}
+	if pl.req.Offset != nil {
+		return &ParamError{Param: "offset", Reason: fmt.Sprintf("offset %d is beyond paginationLimitedTo (%d) of this index", pl.from, pl.limit)}
+	}
+	return &ParamError{Param: "page", Reason: fmt.Sprintf("page %d × hitsPerPage %d = %d is beyond paginationLimitedTo (%d) of this index", pl.page, pl.hpp, pl.from, pl.limit)}
+}
+
+// runSearch runs sr on ix under ctx. When ctx ends before or during the search (a deadline,
+// or the client gone), the error is the context's cause, so that the caller can tell a
+// timeout from a failure; a result that comes back after the deadline is dropped, as it may
+// be partial.
+func runSearch(ctx context.Context, ix *index.Index, sr *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	res, err := ix.Search(ctx, sr)
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return res, err
+}
+
 // checkFaceted refuses a request filter on an attribute that is not in attributesForFaceting
 // (numeric comparisons, tags and EXISTS excepted, as in Algolia).
 func checkFaceted(n filter.Node, st index.Settings) error {
@@ -302,6 +341,9 @@ func (s *Service) Search(ctx context.Context, p *auth.Principal, indexName strin
 	if err != nil {
 		return nil, err
 	}
+	if err := pl.checkPagination(); err != nil {
+		return nil, err
+	}
 	sr := bleve.NewSearchRequestOptions(pl.query, pl.size, pl.from, false)
 	sr.Fields = []string{index.FieldSource}
 	sr.Sort = s.sortOrder(pl)
@@ -312,7 +354,7 @@ func (s *Service) Search(ctx context.Context, p *auth.Principal, indexName strin
 			sr.Facets[f] = bleve.NewFacetRequest(index.FacetField(f), facetSizes[i])
 		}
 	}
-	res, err := pl.ix.Search(ctx, sr)
+	res, err := runSearch(ctx, pl.ix, sr)
 	if err != nil {
 		return nil, err
 	}
@@ -631,7 +673,7 @@ func (s *Service) SearchFacetValues(ctx context.Context, p *auth.Principal, inde
 	}
 	sr := bleve.NewSearchRequestOptions(pl.query, 0, 0, false)
 	sr.Facets = bleve.FacetsRequest{facet: bleve.NewFacetRequest(index.FacetField(facet), 10000)}
-	res, err := pl.ix.Search(ctx, sr)
+	res, err := runSearch(ctx, pl.ix, sr)
 	if err != nil {
 		return nil, err
 	}
@@ -743,7 +785,7 @@ func (s *Service) Browse(ctx context.Context, p *auth.Principal, indexName strin
 	if after != "" {
 		sr.SearchAfter = []string{after}
 	}
-	res, err := pl.ix.Search(ctx, sr)
+	res, err := runSearch(ctx, pl.ix, sr)
 	if err != nil {
 		return nil, err
 	}
@@ -787,7 +829,7 @@ func (s *Service) GetObject(ctx context.Context, p *auth.Principal, indexName, o
 	q := bq.NewConjunctionQuery([]bq.Query{bq.NewDocIDQuery([]string{objectID}), pl.query})
 	sr := bleve.NewSearchRequestOptions(q, 1, 0, false)
 	sr.Fields = []string{index.FieldSource}
-	res, err := pl.ix.Search(ctx, sr)
+	res, err := runSearch(ctx, pl.ix, sr)
 	if err != nil {
 		return nil, err
 	}
@@ -827,7 +869,7 @@ func (s *Service) MatchingIDs(ctx context.Context, p *auth.Principal, indexName 
 		if after != "" {
 			sr.SearchAfter = []string{after}
 		}
-		res, err := pl.ix.Search(ctx, sr)
+		res, err := runSearch(ctx, pl.ix, sr)
 		if err != nil {
 			return nil, err
 		}

@@ -95,11 +95,11 @@ func planText(an *index.Analyzer, q string, typo string, min1, min2 int) textPla
 	}
 	// The last word is a prefix unless the query ends with a space (the user finished it).
 	tp.prefix = len(tp.words) > 0 && !strings.HasSuffix(q, " ")
-	for _, w := range tp.words {
+	for i, w := range tp.words {
 		n := len([]rune(w))
 		allowed := 0
-		switch typo {
-		case "false":
+		switch {
+		case typo == "false", i >= MaxTypoWords:
 		default:
 			if n >= min2 {
 				allowed = 2
