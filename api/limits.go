@@ -131,7 +131,11 @@ func indexStats(m *index.Manager) func() []metrics.IndexStat {
 		infos := m.List()
 		out := make([]metrics.IndexStat, 0, len(infos))
 		for _, in := range infos {
-			out = append(out, metrics.IndexStat{Name: in.Name, Records: in.Entries, DataBytes: in.DataSize, FileBytes: in.FileSize})
+			st := metrics.IndexStat{Name: in.Name, Records: in.Entries, DataBytes: in.DataSize, FileBytes: in.FileSize}
+			if in.PendingTask {
+				st.PendingTasks = 1
+			}
+			out = append(out, st)
 		}
 		return out
 	}

@@ -305,6 +305,16 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("/metrics with key %q: %d, want 403", key[:min(len(key), 4)], st)
 		}
 	}
+	// A secured key seen twice: one verdict verified afresh, one from the cache.
+	sk, err := auth.GenerateSecuredAPIKey(searchKey, auth.SecuredRestrictions{Filters: "team:a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if st, _ := e.do("POST", "/1/indexes/products/query", sk, map[string]any{}); st != 200 {
+			t.Fatalf("secured key search: %d", st)
+		}
+	}
 	req, _ := http.NewRequest("GET", e.srv.URL+"/metrics", nil)
 	req.Header.Set("X-Algolia-API-Key", adminKey)
 	req.Header.Set("X-Algolia-Application-Id", "APP")
@@ -336,6 +346,9 @@ func TestMetrics(t *testing.T) {
 		`keyhole_index_records{index="products"} 5`,
 		`keyhole_index_data_bytes{index="products"}`,
 		`keyhole_index_file_bytes{index="products"}`,
+		`keyhole_task_queue_depth{index="products"} 0`,
+		`keyhole_credential_cache_hits_total 1`,
+		`keyhole_credential_cache_misses_total 2`, // the secured key's first sight and wrongKey
 		`go_goroutines`,
 	} {
 		if !strings.Contains(out, want) {

@@ -126,6 +126,9 @@ func NewServer(d Deps) *Server {
 	if d.Indexes != nil {
 		d.Metrics.WatchIndexes(indexStats(d.Indexes))
 	}
+	if cs, ok := d.Auth.(interface{ CacheStats() (uint64, uint64) }); ok {
+		d.Metrics.WatchCredentialCache(cs.CacheStats)
+	}
 	d.Metrics.SearchSlots(d.MaxConcurrentSearches)
 	s := &Server{Deps: d, logger: d.Logger, slots: make(chan struct{}, d.MaxConcurrentSearches)}
 	s.router = mux.NewRouter().UseEncodedPath()

@@ -198,12 +198,14 @@ func (v *Verifier) authenticateToken(ctx context.Context, token string, creds *C
 	for range 3 {
 		if te, ok := v.tok.cache.Get(h); ok {
 			if v.fresh(te, &opts) {
+				v.cacheHits.Add(1)
 				return v.tokenVerdict(te, token, creds, &opts)
 			}
 			if te.signer != nil && te.signer.revoked.Load() {
 				v.tok.cache.Remove(h)
 			}
 		}
+		v.cacheMisses.Add(1)
 		te, keyID, err := v.verifyToken(token, &opts)
 		if err != nil {
 			return nil, refuse(keyID, err)

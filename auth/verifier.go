@@ -95,6 +95,10 @@ type Verifier struct {
 	// forged caches, by SHA-256 of the key, the store generation at which no parent signed it.
 	forged *lru.Cache[[sha256.Size]byte, uint64]
 
+	// cacheHits and cacheMisses count verdicts served from the secured-key and token caches
+	// (forged-key replays count as hits), and those that had to be verified afresh.
+	cacheHits, cacheMisses atomic.Uint64
+
 	tok tokenVerifier // token verification (token.go)
 
 	hotMu sync.Mutex                  // serializes updates of hot
@@ -235,14 +239,17 @@ func (v *Verifier) authenticateSecured(ctx context.Context, h [sha256.Size]byte,
 	for range 3 {
 		if se, ok := v.secured.Get(h); ok {
 			if !se.parent.revoked.Load() {
+				v.cacheHits.Add(1)
 				return v.securedVerdict(se, creds)
 			}
 			v.secured.Remove(h) // the parent was deleted or updated: verify afresh
 		}
 		gen := v.store.Generation() // read before the candidates: a later change voids the verdict
 		if g, ok := v.forged.Get(h); ok && g == gen {
+			v.cacheHits.Add(1)
 			return nil, refuse("", ErrInvalidCredentials)
 		}
+		v.cacheMisses.Add(1)
 		sig, msg, ok := decodeSecured(creds.APIKey)
 		if !ok {
 			return nil, refuse("", ErrInvalidCredentials)
@@ -353,4 +360,10 @@ func (v *Verifier) promote(e *keyEntry) {
 		}
 	}
 	v.hot.Store(&next)
+}
+
+// CacheStats reports how many secured-key and token verdicts were served from the caches
+// (hits) and how many were verified afresh (misses), since the Verifier was made.
+func (v *Verifier) CacheStats() (hits, misses uint64) {
+	return v.cacheHits.Load(), v.cacheMisses.Load()
 }

@@ -18,6 +18,9 @@ type IndexStat struct {
 	Records   int64
 	DataBytes int64
 	FileBytes int64
+	// PendingTasks is the number of settings tasks waiting for a background rebuild (writes
+	// are applied synchronously, so rebuilds are the only queued work).
+	PendingTasks int
 }
 
 // Metrics are the collectors the HTTP layer updates, registered in their own registry.
@@ -114,6 +117,7 @@ func (m *Metrics) WatchIndexes(list func() []IndexStat) {
 type indexCollector struct {
 	list                          func() []IndexStat
 	indexes, records, data, files *prometheus.Desc
+	pending                       *prometheus.Desc
 }
 
 func newIndexCollector(list func() []IndexStat) *indexCollector {
@@ -123,6 +127,7 @@ func newIndexCollector(list func() []IndexStat) *indexCollector {
 		records: prometheus.NewDesc("keyhole_index_records", "Records in the index.", []string{"index"}, nil),
 		data:    prometheus.NewDesc("keyhole_index_data_bytes", "Bytes of the index's serving generation.", []string{"index"}, nil),
 		files:   prometheus.NewDesc("keyhole_index_file_bytes", "Bytes of every file of the index (rebuilds included).", []string{"index"}, nil),
+		pending: prometheus.NewDesc("keyhole_task_queue_depth", "Tasks waiting for a background rebuild, per index.", []string{"index"}, nil),
 	}
 }
 
@@ -132,6 +137,7 @@ func (c *indexCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.records
 	ch <- c.data
 	ch <- c.files
+	ch <- c.pending
 }
 
 // Collect implements prometheus.Collector.
@@ -142,6 +148,7 @@ func (c *indexCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(s.Records), s.Name)
 		ch <- prometheus.MustNewConstMetric(c.data, prometheus.GaugeValue, float64(s.DataBytes), s.Name)
 		ch <- prometheus.MustNewConstMetric(c.files, prometheus.GaugeValue, float64(s.FileBytes), s.Name)
+		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(s.PendingTasks), s.Name)
 	}
 }
 
@@ -152,4 +159,33 @@ func normMethod(m string) string {
 		return m
 	}
 	return "other"
+}
+
+// WatchCredentialCache registers counters of credential verdicts served from the verifier's
+// caches and of those verified afresh, read from stats at every scrape (their ratio is the
+// cache hit ratio). Call it once.
+func (m *Metrics) WatchCredentialCache(stats func() (hits, misses uint64)) {
+	m.reg.MustRegister(&cacheCollector{
+		stats:  stats,
+		hits:   prometheus.NewDesc("keyhole_credential_cache_hits_total", "Secured-key and token verdicts served from the cache.", nil, nil),
+		misses: prometheus.NewDesc("keyhole_credential_cache_misses_total", "Secured-key and token verdicts verified afresh.", nil, nil),
+	})
+}
+
+type cacheCollector struct {
+	stats        func() (uint64, uint64)
+	hits, misses *prometheus.Desc
+}
+
+// Describe implements prometheus.Collector.
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.hits
+	ch <- c.misses
+}
+
+// Collect implements prometheus.Collector.
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	h, m := c.stats()
+	ch <- prometheus.MustNewConstMetric(c.hits, prometheus.CounterValue, float64(h))
+	ch <- prometheus.MustNewConstMetric(c.misses, prometheus.CounterValue, float64(m))
 }
