@@ -66,12 +66,16 @@ func (s *Server) handleAddSearch(w http.ResponseWriter, r *http.Request) {
 	if token != "" {
 		var c auth.Credentials
 		c, err = s.credentials(r)
+		if s.refusedTooOften(w, r, c.ClientIP) {
+			return
+		}
 		if err == nil {
 			p, err = s.Auth.AuthenticateToken(r.Context(), token, auth.TokenOptions{
 				DefaultKeyID: st.JWTKeyID, PublicKey: sitekey, ClientIP: c.ClientIP, Referer: c.Referer,
 			})
 		}
 		if err != nil {
+			s.countRefusal(err, c.ClientIP)
 			s.auditRefusal(r, err, c)
 			s.writeError(w, r, err)
 			return

@@ -56,6 +56,10 @@ type Deps struct {
 	// Ready reports whether the server is ready (indexes open, not shutting down); nil means
 	// always.
 	Ready func() bool
+	// FailedAuthPerMinute is how many unknown, forged or invalid credentials one client
+	// address may present per minute before it gets 429s without any verification
+	// (0: 60; negative: no limit). Needs Limiter.
+	FailedAuthPerMinute int
 	// Limiter enforces per-key-per-IP (maxQueriesPerIPPerHour), per-user-token and
 	// per-token-user (rateLimit claim) limits; nil disables rate limiting.
 	Limiter *ratelimit.Limiter
@@ -122,6 +126,9 @@ func NewServer(d Deps) *Server {
 	}
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
+	}
+	if d.FailedAuthPerMinute == 0 {
+		d.FailedAuthPerMinute = 60
 	}
 	if d.Indexes != nil {
 		d.Metrics.WatchIndexes(indexStats(d.Indexes))
@@ -377,11 +384,15 @@ func (s *Server) trusted(a netip.Addr) bool {
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.credentials(r)
+		if s.refusedTooOften(w, r, c.ClientIP) {
+			return
+		}
 		var p *auth.Principal
 		if err == nil {
 			p, err = s.Auth.Authenticate(r.Context(), c)
 		}
 		if err != nil {
+			s.countRefusal(err, c.ClientIP)
 			s.auditRefusal(r, err, c)
 			s.writeError(w, r, err)
 			return
@@ -395,6 +406,38 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxPrincipal, p)))
 	})
+}
+
+// failedAuthLimit bounds the credentials an address may have refused as unknown, forged or
+// invalid: checking a never-seen forged secured key costs one HMAC per stored key, so
+// unthrottled forgeries are a way to burn CPU.
+func (s *Server) failedAuthLimit() ratelimit.Limit {
+	return ratelimit.Limit{Events: s.FailedAuthPerMinute, Per: time.Minute}
+}
+
+// refusedTooOften answers 429 when the client address has had too many credentials refused
+// lately, before any verification work.
+func (s *Server) refusedTooOften(w http.ResponseWriter, r *http.Request, ip netip.Addr) bool {
+	if s.Limiter == nil {
+		return false
+	}
+	ex, retry := s.Limiter.Exhausted("authfail:"+ip.String(), s.failedAuthLimit())
+	if !ex {
+		return false
+	}
+	secs := max(int64(retry/time.Second), 1)
+	w.Header().Set("Retry-After", itoa(secs))
+	s.Metrics.RateLimited("failed_auth")
+	s.writeError(w, r, errorf(errTooManyRequests, "Too many refused credentials from this address: retry in %d s", secs))
+	return true
+}
+
+// countRefusal spends one of the address's refusals when a credential was unknown, forged or
+// not a valid token (not for expiry, index or ACL refusals of a genuine credential).
+func (s *Server) countRefusal(err error, ip netip.Addr) {
+	if s.Limiter != nil && (errors.Is(err, auth.ErrInvalidCredentials) || errors.Is(err, auth.ErrInvalidToken)) {
+		s.Limiter.Allow("authfail:"+ip.String(), s.failedAuthLimit())
+	}
 }
 
 // auditRefusal writes the audit line of a refused credential: the key's id, the reason and the

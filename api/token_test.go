@@ -223,3 +223,31 @@ func TestRateLimits(t *testing.T) {
 		t.Fatalf("rateLimit claim: %v", codes)
 	}
 }
+
+func TestRefusedCredentialsAreThrottledPerAddress(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	good := e.must("POST", "/1/keys", adminKey, map[string]any{"acl": []string{"search"}})["key"].(string)
+	// 60 forged secured keys a minute are checked; the 61st is refused before any HMAC.
+	for i := 0; i < 60; i++ {
+		forged, _ := auth.GenerateSecuredAPIKey("not-a-stored-key", auth.SecuredRestrictions{UserToken: itoa(int64(i))})
+		if st, _ := e.do("POST", "/1/indexes/products/query", forged, map[string]any{}); st != 403 {
+			t.Fatalf("forged key %d: %d", i, st)
+		}
+	}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/1/indexes/products/query", strings.NewReader("{}"))
+	req.Header.Set("X-Algolia-API-Key", good)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("after 60 refusals: %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// The bucket refills with time (the env's clock drives the limiter).
+	e.now = e.now.Add(2 * time.Second)
+	if st, _ := e.do("POST", "/1/indexes/products/query", good, map[string]any{}); st != 200 {
+		t.Fatalf("after refill: %d", st)
+	}
+}

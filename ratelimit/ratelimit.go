@@ -139,6 +139,25 @@ func (l *Limiter) Allow(key string, limit Limit) Decision {
 	return Decision{RetryAfter: retryAfter(b, now)}
 }
 
+// Exhausted reports, without taking anything, whether key's bucket for limit is empty, and
+// if so how long until one event is available. A key never seen is not exhausted (and is not
+// remembered). Use it with Allow to limit only some outcomes: check Exhausted first, and
+// call Allow only when the outcome to limit happens.
+func (l *Limiter) Exhausted(key string, limit Limit) (bool, time.Duration) {
+	if limit.unlimited() {
+		return false, 0
+	}
+	b, ok := l.buckets.Peek(key)
+	if !ok || !matches(b, limit.rate(), limit.burst()) {
+		return false, 0
+	}
+	now := l.now()
+	if b.TokensAt(now) >= 1 {
+		return false, 0
+	}
+	return true, retryAfter(b, now)
+}
+
 // Len returns the number of keys currently remembered; it is at most
 // Options.MaxKeys.
 func (l *Limiter) Len() int { return l.buckets.Len() }

@@ -394,3 +394,30 @@ func BenchmarkAllow(b *testing.B) {
 		}
 	})
 }
+
+func TestExhaustedDoesNotConsume(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	l := New(Options{Now: func() time.Time { return now }})
+	lim := Limit{Events: 2, Per: time.Minute}
+	if ex, _ := l.Exhausted("ip", lim); ex || l.Len() != 0 {
+		t.Fatalf("unseen key exhausted=%v len=%d", ex, l.Len())
+	}
+	for i := 0; i < 5; i++ {
+		if ex, _ := l.Exhausted("ip", lim); ex && i < 2 {
+			t.Fatalf("exhausted after %d events", i)
+		}
+		if i < 2 {
+			if !l.Allow("ip", lim).Allowed {
+				t.Fatalf("event %d refused", i)
+			}
+		}
+	}
+	ex, retry := l.Exhausted("ip", lim)
+	if !ex || retry != 30*time.Second {
+		t.Fatalf("after burst: exhausted=%v retry=%v, want true 30s", ex, retry)
+	}
+	now = now.Add(30 * time.Second)
+	if ex, _ := l.Exhausted("ip", lim); ex {
+		t.Fatal("still exhausted after the refill time")
+	}
+}
