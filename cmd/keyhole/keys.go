@@ -130,6 +130,21 @@ func newKeysCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 		return c
 	}
 	load := func(fs *pflag.FlagSet) (config.Config, error) { return config.Load(fs, getenv) }
+	// withClient loads the config and opens the key client around a command's work.
+	withClient := func(run func(c *cobra.Command, args []string, kc *keyClient) error) func(*cobra.Command, []string) error {
+		return func(c *cobra.Command, args []string) error {
+			cfg, err := load(c.Flags())
+			if err != nil {
+				return err
+			}
+			kc, err := openKeyClient(c.Context(), cfg, server)
+			if err != nil {
+				return err
+			}
+			defer kc.Close()
+			return run(c, args, kc)
+		}
+	}
 
 	var spec auth.KeySpec
 	var validFor time.Duration
@@ -140,16 +155,7 @@ func newKeysCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 	create.Flags().StringVar(&spec.QueryParameters, "query-parameters", "", "restrictions embedded in the key, as a params string")
 	create.Flags().IntVar(&spec.MaxHitsPerQuery, "max-hits-per-query", 0, "cap on hitsPerPage")
 	create.Flags().DurationVar(&validFor, "valid-for", 0, "validity (0: forever)")
-	create.RunE = func(c *cobra.Command, _ []string) error {
-		cfg, err := load(c.Flags())
-		if err != nil {
-			return err
-		}
-		kc, err := openKeyClient(c.Context(), cfg, server)
-		if err != nil {
-			return err
-		}
-		defer kc.Close()
+	create.RunE = withClient(func(c *cobra.Command, _ []string, kc *keyClient) error {
 		spec.Validity = int64(validFor / time.Second)
 		k, err := kc.create(c.Context(), spec)
 		if err != nil {
@@ -157,19 +163,10 @@ func newKeysCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 		}
 		fmt.Fprintf(stdout, "key:  %s\nid:   %s\nacl:  %s\n", k.Value, k.ID, strings.Join(k.ACL, ","))
 		return nil
-	}
+	})
 
 	list := withConfig(&cobra.Command{Use: "list", Short: "List stored API keys", Args: cobra.NoArgs})
-	list.RunE = func(c *cobra.Command, _ []string) error {
-		cfg, err := load(c.Flags())
-		if err != nil {
-			return err
-		}
-		kc, err := openKeyClient(c.Context(), cfg, server)
-		if err != nil {
-			return err
-		}
-		defer kc.Close()
+	list.RunE = withClient(func(c *cobra.Command, _ []string, kc *keyClient) error {
 		keys, err := kc.list(c.Context())
 		if err != nil {
 			return err
@@ -178,25 +175,16 @@ func newKeysCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 			fmt.Fprintf(stdout, "%s  id=%s  acl=%s  indexes=%s  %s\n", k.Value, k.ID, strings.Join(k.ACL, ","), strings.Join(k.Indexes, ","), k.Description)
 		}
 		return nil
-	}
+	})
 
 	del := withConfig(&cobra.Command{Use: "delete KEY", Short: "Delete a stored API key (and every key derived from it)", Args: cobra.ExactArgs(1)})
-	del.RunE = func(c *cobra.Command, args []string) error {
-		cfg, err := load(c.Flags())
-		if err != nil {
-			return err
-		}
-		kc, err := openKeyClient(c.Context(), cfg, server)
-		if err != nil {
-			return err
-		}
-		defer kc.Close()
+	del.RunE = withClient(func(c *cobra.Command, args []string, kc *keyClient) error {
 		if err := kc.delete(c.Context(), args[0]); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "deleted")
 		return nil
-	}
+	})
 
 	var sr auth.SecuredRestrictions
 	var parent string
@@ -232,16 +220,7 @@ func newKeysCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 	token.Flags().IntVar(&tc.RateLimit, "rate-limit", 0, "most queries per minute for this user (0: none)")
 	token.Flags().DurationVar(&ttl, "ttl", 10*time.Minute, "lifetime (at most 24h)")
 	_ = token.MarkFlagRequired("key")
-	token.RunE = func(c *cobra.Command, _ []string) error {
-		cfg, err := load(c.Flags())
-		if err != nil {
-			return err
-		}
-		kc, err := openKeyClient(c.Context(), cfg, server)
-		if err != nil {
-			return err
-		}
-		defer kc.Close()
+	token.RunE = withClient(func(c *cobra.Command, _ []string, kc *keyClient) error {
 		keys, err := kc.list(c.Context())
 		if err != nil {
 			return err
@@ -257,7 +236,7 @@ func newKeysCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 			}
 		}
 		return fmt.Errorf("no stored key with id %q", tokenKey)
-	}
+	})
 
 	cmd.AddCommand(create, list, del, secured, token)
 	return cmd
