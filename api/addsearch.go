@@ -45,16 +45,14 @@ var addsearchCommon = map[string]bool{
 	"categories": true, "document_type": true, "_highlightResult": true, "_snippetResult": true,
 }
 
-func (s *Server) handleAddSearch(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAddSearch(w http.ResponseWriter, r *http.Request) error {
 	sitekey, err := pathVar(r, "sitekey")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ix, err := s.Indexes.ByPublicKey(sitekey)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	st := ix.Settings()
 	q := r.URL.Query()
@@ -67,7 +65,7 @@ func (s *Server) handleAddSearch(w http.ResponseWriter, r *http.Request) {
 		var c auth.Credentials
 		c, err = s.credentials(r)
 		if s.refusedTooOften(w, r, c.ClientIP) {
-			return
+			return nil
 		}
 		if err == nil {
 			p, err = s.Auth.AuthenticateToken(r.Context(), token, auth.TokenOptions{
@@ -77,34 +75,30 @@ func (s *Server) handleAddSearch(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			s.countRefusal(err, c.ClientIP)
 			s.auditRefusal(r, err, c)
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		s.Metrics.Verdict("ok:" + p.Kind.String())
 	} else if st.RequireJWT {
-		s.writeError(w, r, errJWTRequired)
-		return
+		return errJWTRequired
 	} else {
 		p = auth.PublicSearch(ix.Name())
 	}
 	if err := auth.CheckACL(p, auth.ACLSearch); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !s.allow(w, r, p) {
-		return
+		return nil
 	}
 	params, err := addsearchParams(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	res, err := s.Search.Search(r.Context(), p, ix.Name(), params)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, addsearchResult(res, *params.Page+1))
+	return nil
 }
 
 // addsearchParams translates AddSearch's query string into search parameters.

@@ -67,61 +67,54 @@ func (s *Server) indexFromPath(r *http.Request, create bool) (*index.Index, stri
 	return ix, name, err
 }
 
-func (s *Server) handleAddObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAddObject(w http.ResponseWriter, r *http.Request) error {
 	var body map[string]any
 	if err := s.decode(w, r, &body, false); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ix, _, err := s.indexFromPath(r, true)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	delete(body, "objectID")
 	task, ids, err := ix.Write(r.Context(), []index.Op{{Action: index.ActionAddObject, Body: body}})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"createdAt": now(), "taskID": task, "objectID": ids[0]})
+	return nil
 }
 
-func (s *Server) handlePutObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePutObject(w http.ResponseWriter, r *http.Request) error {
 	var body map[string]any
 	if err := s.decode(w, r, &body, false); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	id, err := pathVar(r, "objectID")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ix, _, err := s.indexFromPath(r, true)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	body["objectID"] = id
 	task, _, err := ix.Write(r.Context(), []index.Op{{Action: index.ActionUpdateObject, ObjectID: id, Body: body}})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updatedAt": now(), "taskID": task, "objectID": id})
+	return nil
 }
 
-func (s *Server) handlePartial(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePartial(w http.ResponseWriter, r *http.Request) error {
 	var body map[string]any
 	if err := s.decode(w, r, &body, false); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	id, err := pathVar(r, "objectID")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	action := index.ActionPartialUpdate
 	if c := r.URL.Query().Get("createIfNotExists"); c == "false" {
@@ -129,35 +122,32 @@ func (s *Server) handlePartial(w http.ResponseWriter, r *http.Request) {
 	}
 	ix, _, err := s.indexFromPath(r, true)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	delete(body, "objectID")
 	task, _, err := ix.Write(r.Context(), []index.Op{{Action: action, ObjectID: id, Body: body}})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updatedAt": now(), "taskID": task, "objectID": id})
+	return nil
 }
 
-func (s *Server) handleDeleteObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleDeleteObject(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathVar(r, "objectID")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ix, _, err := s.indexFromPath(r, false)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	task, _, err := ix.Write(r.Context(), []index.Op{{Action: index.ActionDelete, ObjectID: id}})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"deletedAt": now(), "taskID": task})
+	return nil
 }
 
 // batchRequest is one entry of a batch.
@@ -225,38 +215,34 @@ func toOps(p *auth.Principal, reqs []batchRequest) ([]index.Op, error) {
 	return ops, nil
 }
 
-func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) error {
 	var body batchBody
 	if err := s.decode(w, r, &body, false); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ops, err := toOps(principalOf(r), body.Requests)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ix, _, err := s.indexFromPath(r, true)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	task, ids, err := ix.Write(r.Context(), ops)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if ids == nil {
 		ids = []string{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"taskID": task, "objectIDs": ids})
+	return nil
 }
 
-func (s *Server) handleMultiBatch(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMultiBatch(w http.ResponseWriter, r *http.Request) error {
 	var body batchBody
 	if err := s.decode(w, r, &body, false); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := principalOf(r)
 	// Group by index, keeping each index's operations in request order; validate all
@@ -265,12 +251,10 @@ func (s *Server) handleMultiBatch(w http.ResponseWriter, r *http.Request) {
 	groups := map[string][]batchRequest{}
 	for i, br := range body.Requests {
 		if br.IndexName == "" {
-			s.writeError(w, r, errorf(errBadRequest, "requests[%d]: indexName is required", i))
-			return
+			return errorf(errBadRequest, "requests[%d]: indexName is required", i)
 		}
 		if err := p.CheckIndex(br.IndexName); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		if _, ok := groups[br.IndexName]; !ok {
 			order = append(order, br.IndexName)
@@ -281,12 +265,10 @@ func (s *Server) handleMultiBatch(w http.ResponseWriter, r *http.Request) {
 	for _, name := range order {
 		ops, err := toOps(p, groups[name])
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		if err := index.ValidateName(name); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		opsBy[name] = ops
 	}
@@ -295,49 +277,44 @@ func (s *Server) handleMultiBatch(w http.ResponseWriter, r *http.Request) {
 	for _, name := range order {
 		ix, err := s.Indexes.GetOrCreate(name)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		task, got, err := ix.Write(r.Context(), opsBy[name])
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		tasks[name] = task
 		ids = append(ids, got...)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"taskID": tasks, "objectIDs": ids})
+	return nil
 }
 
-func (s *Server) handleClear(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleClear(w http.ResponseWriter, r *http.Request) error {
 	ix, _, err := s.indexFromPath(r, false)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	task, _, err := ix.Write(r.Context(), []index.Op{{Action: index.ActionClear}})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updatedAt": now(), "taskID": task})
+	return nil
 }
 
-func (s *Server) handleDeleteByQuery(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleDeleteByQuery(w http.ResponseWriter, r *http.Request) error {
 	params, err := s.decodeParams(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ix, name, err := s.indexFromPath(r, false)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ids, err := s.Search.MatchingIDs(r.Context(), principalOf(r), name, params)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ops := make([]index.Op, 0, len(ids))
 	for _, id := range ids {
@@ -345,86 +322,79 @@ func (s *Server) handleDeleteByQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	task, _, err := ix.Write(r.Context(), ops)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updatedAt": now(), "taskID": task})
+	return nil
 }
 
-func (s *Server) handleDeleteIndex(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleDeleteIndex(w http.ResponseWriter, r *http.Request) error {
 	name, err := indexVar(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := principalOf(r).CheckIndex(name); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	task, err := s.Indexes.Delete(r.Context(), name)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"deletedAt": now(), "taskID": task})
+	return nil
 }
 
-func (s *Server) handleGetSettings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGetSettings(w http.ResponseWriter, r *http.Request) error {
 	ix, _, err := s.indexFromPath(r, false)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, ix.Settings())
+	return nil
 }
 
-func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) error {
 	var patch map[string]json.RawMessage
 	if err := s.decode(w, r, &patch, false); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ix, _, err := s.indexFromPath(r, true)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	task, err := ix.SetSettings(r.Context(), patch)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updatedAt": now(), "taskID": task})
+	return nil
 }
 
-func (s *Server) handleTask(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTask(w http.ResponseWriter, r *http.Request) error {
 	name, err := indexVar(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := principalOf(r).CheckIndex(name); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	id, err := strconv.ParseInt(mux.Vars(r)["taskID"], 10, 64)
 	if err != nil {
-		s.writeError(w, r, errorf(errBadRequest, "taskID must be an integer"))
-		return
+		return errorf(errBadRequest, "taskID must be an integer")
 	}
 	published, err := s.Indexes.TaskStatus(name, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	status := "notPublished"
 	if published {
 		status = "published"
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": status, "pendingTask": !published})
+	return nil
 }
 
-func (s *Server) handleListIndexes(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleListIndexes(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	items := []map[string]any{}
 	for _, in := range s.Indexes.List() {
@@ -448,22 +418,24 @@ func (s *Server) handleListIndexes(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "nbPages": 1})
+	return nil
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if s.Ready != nil && !s.Ready() && !s.closing.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "starting"})
-		return
+		return nil
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	return nil
 }
 
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 	if s.closing.Load() || (s.Ready != nil && !s.Ready()) {
-		s.writeError(w, r, errShuttingDown)
-		return
+		return errShuttingDown
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+	return nil
 }
 
 var _ = query.ErrInvalidParam

@@ -12,15 +12,16 @@ import (
 // {objectID} patterns they would otherwise be taken for. Read routes go through searchGate
 // (a search slot and the search timeout), after authentication.
 func (s *Server) routes() {
+	// Handlers return their error; serve writes it through the error table.
 	r := s.router
-	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
-	r.HandleFunc("/ready", s.handleReady).Methods(http.MethodGet)
+	r.Handle("/health", s.serve(s.handleHealth)).Methods(http.MethodGet)
+	r.Handle("/ready", s.serve(s.handleReady)).Methods(http.MethodGet)
 	// Prometheus metrics, admin key only: the series name every index and its size, which
 	// only a caller allowed on every index may see. (Scrape with the X-Algolia-API-Key and
 	// X-Algolia-Application-Id headers.)
-	r.Handle("/metrics", s.authenticate(s.adminOnly(promhttp.HandlerFor(s.Metrics.Registry(), promhttp.HandlerOpts{}).ServeHTTP))).Methods(http.MethodGet)
+	r.Handle("/metrics", s.authenticate(s.adminOnly(serveMetrics(promhttp.HandlerFor(s.Metrics.Registry(), promhttp.HandlerOpts{}))))).Methods(http.MethodGet)
 	// The AddSearch dialect authenticates on its own (sitekey + optional JWT).
-	r.Handle("/v1/search/{sitekey}", s.searchGate(http.HandlerFunc(s.handleAddSearch))).Methods(http.MethodGet)
+	r.Handle("/v1/search/{sitekey}", s.searchGate(s.serve(s.handleAddSearch))).Methods(http.MethodGet)
 
 	v1 := r.PathPrefix("/1").Subrouter()
 	v1.Use(s.authenticate)
@@ -59,4 +60,12 @@ func (s *Server) routes() {
 	v1.Handle(ix+"/{objectID}", s.searchGate(s.need(auth.ACLSearch, s.handleGetObject))).Methods(http.MethodGet)
 	v1.Handle(ix+"/{objectID}", s.need(auth.ACLAddObject, s.handlePutObject)).Methods(http.MethodPut)
 	v1.Handle(ix+"/{objectID}", s.need(auth.ACLDeleteObject, s.handleDeleteObject)).Methods(http.MethodDelete)
+}
+
+// serveMetrics adapts the Prometheus handler to a handlerFunc.
+func serveMetrics(h http.Handler) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
 }

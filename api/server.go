@@ -509,14 +509,26 @@ func reasonOf(err error) string {
 }
 
 // need wraps a handler with an ACL check.
-func (s *Server) need(acl auth.ACL, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) need(acl auth.ACL, h handlerFunc) http.Handler {
+	return s.serve(func(w http.ResponseWriter, r *http.Request) error {
 		if err := auth.CheckACL(principalOf(r), acl); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
-		h(w, r)
+		return h(w, r)
 	})
+}
+
+// handlerFunc is a handler that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// serve turns a handlerFunc into an http.HandlerFunc that answers its error through the one
+// error table (writeError).
+func (s *Server) serve(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
 }
 
 // validator is implemented by request bodies that check their own limits (the number of
