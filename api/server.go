@@ -468,19 +468,17 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, p *auth.Principal
 		name  string // metrics label
 	}
 	var limits []keyed
-	if s.Keys != nil {
-		if k, ok := s.Keys.ByID(p.KeyID); ok && k.MaxQueriesPerIPPerHour > 0 {
-			who := p.Restrictions.UserToken
-			if who == "" {
-				who = r.Header.Get("X-Algolia-UserToken")
-			}
-			if who == "" {
-				who = "ip:" + s.clientIP(r).String()
-			} else {
-				who = "user:" + who
-			}
-			limits = append(limits, keyed{"key:" + p.KeyID + ":" + who, ratelimit.Limit{Events: k.MaxQueriesPerIPPerHour, Per: time.Hour}, "key"})
+	if n := p.Restrictions.MaxQueriesPerIPPerHour; n > 0 {
+		who := p.Restrictions.UserToken
+		if who == "" {
+			who = r.Header.Get("X-Algolia-UserToken")
 		}
+		if who == "" {
+			who = "ip:" + s.clientIP(r).String()
+		} else {
+			who = "user:" + who
+		}
+		limits = append(limits, keyed{"key:" + p.KeyID + ":" + who, ratelimit.Limit{Events: n, Per: time.Hour}, "key"})
 	}
 	if n := p.Restrictions.RateLimit; n > 0 {
 		who := p.Restrictions.UserID

@@ -588,6 +588,7 @@ func newEntry(k Key) *keyEntry {
 		return e
 	}
 	e.c = apply(apply(nil, own), qp)
+	e.c.r.MaxQueriesPerIPPerHour = k.MaxQueriesPerIPPerHour
 	return e
 }
 

@@ -89,6 +89,9 @@ type Restrictions struct {
 	Params []url.Values
 	// MaxHitsPerQuery caps hitsPerPage (0: no cap).
 	MaxHitsPerQuery int
+	// MaxQueriesPerIPPerHour is the stored key's limit (0: none), inherited by the secured
+	// keys and tokens it signs; the HTTP layer enforces it per client address or user token.
+	MaxQueriesPerIPPerHour int
 	// AttributesToRetrieve, when non-nil, is an upper bound: the request may narrow it, never
 	// widen it.
 	AttributesToRetrieve []string
