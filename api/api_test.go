@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -397,8 +396,6 @@ func TestSearchKeyACLAndRestrictions(t *testing.T) {
 		t.Fatalf("restored key: %d", st)
 	}
 }
-
-var _ = context.Background
 
 func TestSettingsKeysAndMultiBatchRoutes(t *testing.T) {
 	e := newEnv(t)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/keyhole-search/keyhole/auth"
 	"github.com/keyhole-search/keyhole/index"
-	"github.com/keyhole-search/keyhole/query"
 )
 
 // wrapped is an error that carries its own message and matches a sentinel.
@@ -437,5 +436,3 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 	return nil
 }
-
-var _ = query.ErrInvalidParam
