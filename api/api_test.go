@@ -21,20 +21,20 @@ import (
 const adminKey = "test-admin-key"
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
 	s    *Server
 	keys *auth.KeyStore
 	now  time.Time
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvWith(t, nil)
 }
 
 // newEnvWith is newEnv with Deps adjusted by tune (nil: none) before NewServer.
-func newEnvWith(t *testing.T, tune func(*Deps)) *env {
+func newEnvWith(t testing.TB, tune func(*Deps)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	m, err := index.Open(dir, nil)

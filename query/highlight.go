@@ -145,6 +145,11 @@ func (h *highlighter) level(matched map[int]bool) (string, []string) {
 }
 
 func (h *highlighter) highlightText(text string) HighlightResult {
+	if len(h.plan.words) == 0 {
+		// Nothing to mark (an empty query): no need to tokenize.
+		full := false
+		return HighlightResult{Value: text, MatchLevel: "none", MatchedWords: []string{}, FullyHighlighted: &full}
+	}
 	spans, toks, matched := h.mark(text)
 	lvl, mw := h.level(matched)
 	full := len(toks) > 0 && len(spans) == len(toks)

@@ -151,12 +151,9 @@ func textQuery(tp textPlan, attrs []index.SearchableAttribute) bq.Query {
 				alts = append(alts, pq)
 			}
 			if tp.typos[i] > 0 {
-				fq := bq.NewFuzzyQuery(w)
-				fq.SetField(a.Field)
-				fq.SetFuzziness(tp.typos[i])
-				fq.SetPrefix(1) // bounds the expansion; a typo in the first letter is not tolerated
-				fq.SetBoost(weight)
-				alts = append(alts, fq)
+				// The first letter must match (it bounds the expansion); the word's
+				// automaton is built once for every attribute and later query.
+				alts = append(alts, newTypoQuery(w, tp.typos[i], a.Field, weight))
 			}
 		}
 		words = append(words, bq.NewDisjunctionQuery(alts))
