@@ -3,8 +3,8 @@
 # data dir, runs every e2e/*.test.mjs with node --test against it (the real client packages, and
 # Debian's chromium driven by playwright-core for the browser tests), and stops it by its process
 # id. Needs Go, Node and npm, and /usr/bin/chromium (.ci/run installs it): without it the suite
-# fails rather than skipping the browser tests. npm ci runs when node_modules is missing, when
-# package-lock.json changed since the last install, and always in CI.
+# fails rather than skipping the browser tests. npm ci runs when node_modules is missing or
+# package-lock.json changed since the last npm ci (.ci/run runs it first and writes the same stamp).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
@@ -13,7 +13,7 @@ if [ ! -x /usr/bin/chromium ]; then
   exit 1
 fi
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ -n "${CI:-}" ] || [ ! -d node_modules ] || [ "$(cat node_modules/.keyhole-lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
+if [ ! -d node_modules ] || [ "$(cat node_modules/.keyhole-lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
   npm ci --no-audit --no-fund
   echo "$lock_sum" >node_modules/.keyhole-lock-sha256
 fi
