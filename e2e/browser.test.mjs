@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import jwt from 'jsonwebtoken';
-import { adminClient, countBy, launchBrowser, openPage, rendered, searchKey, seed, settle, startStatic } from './harness.mjs';
+import { adminClient, countBy, launchBrowser, openPage, rendered, searchKey, seed, settle, startStatic, waitUntil } from './harness.mjs';
 
 const index = `e2e_browser_${process.pid}`;
 
@@ -126,6 +126,18 @@ describe('InstantSearch with a tenant secured key', () => {
     assert.ok(view.hits.every((h) => h.team === 'acme' && ids(inRange).includes(h.id)), JSON.stringify(view.hits));
 
     assertNoProblems(page);
+    await page.close();
+  });
+
+  test('an expired secured key renders no hits and InstantSearch reports keyhole\'s reason', async () => {
+    const expired = adminClient().generateSecuredApiKey({ parentApiKey: key, restrictions: { filters: 'team:acme', validUntil: Math.floor(Date.now() / 1000) - 60 } });
+    const page = await openPage(browser.context, server.pageURL({ index, key: expired }));
+    const view = await rendered(page);
+    assert.match(view.lastError ?? '', /validUntil parameter expired/);
+    assert.deepEqual(view.hits, []);
+    // The browser logs the refused request; nothing else went wrong.
+    await waitUntil(() => page.problems.length > 0, 'the browser to log the refused request');
+    assert.ok(page.problems.length > 0 && page.problems.every((p) => /status of 400/.test(p)), JSON.stringify(page.problems));
     await page.close();
   });
 });

@@ -151,3 +151,13 @@ export function countBy(records, attr) {
   for (const r of records) out[r[attr]] = (out[r[attr]] ?? 0) + 1;
   return out;
 }
+
+// waitUntil polls a condition on the test's side (e.g. events collected from the browser) until
+// it holds, failing after timeoutMs.
+export async function waitUntil(cond, what, timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
