@@ -33,7 +33,8 @@ for _ in $(seq 1 200); do
 done
 [ -n "$url" ] || { echo "keyhole did not start" >&2; cat "$tmp/err.log" >&2; exit 1; }
 status=0
-KEYHOLE_URL="$url" KEYHOLE_ADMIN_KEY="$admin" node --test "$here"/*.test.mjs || status=$?
+# Every test is bounded (the browser steps have their own 15 s waits), so a hang fails the run.
+KEYHOLE_URL="$url" KEYHOLE_ADMIN_KEY="$admin" node --test --test-timeout=120000 "$here"/*.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== keyhole's log (stderr)" >&2
   tail -n 50 "$tmp/err.log" >&2
