@@ -35,6 +35,7 @@ func newRootCmd(getenv func(string) string, stdin io.Reader, stdout, stderr io.W
 	root.AddCommand(newServeCmd(getenv, stdout, stderr))
 	root.AddCommand(newImportCmd(getenv, stdout, stderr))
 	root.AddCommand(newKeysCmd(getenv, stdout, stderr))
+	root.AddCommand(newDemoCmd(getenv, stdout, stderr))
 	return root
 }
 
