@@ -7,6 +7,7 @@
 //   apt-get install -y chromium            # Debian's chromium, not `npx playwright install`
 //   go run ./cmd/keyhole demo --listen 127.0.0.1:7700 --assets /tmp/demo-npm/node_modules &
 //   NODE_PATH=/tmp/demo-npm/node_modules node demo/screenshot.mjs http://127.0.0.1:7700/demo docs/demo.png
+//   pngquant --quality 65-90 --strip --force --output docs/demo.png docs/demo.png   # keeps it small
 //
 // CHROMIUM overrides the browser path (default /usr/bin/chromium).
 import { createRequire } from 'node:module';
@@ -43,6 +44,12 @@ try {
   if (new Set(a).size !== 1 || new Set(b).size !== 1 || a[0] === b[0]) {
     problems.push(`panes not disjoint: tenant-a ${a}, tenant-b ${b}`);
   }
+  // Search tenant B's brands (a facet-value search through the secured key), then clear it.
+  await page.fill('#tenant-b .brand .ais-SearchBox-input', 'brew');
+  await page.waitForFunction(() => [...document.querySelectorAll('#tenant-b .brand .ais-RefinementList-labelText')]
+    .map((e) => e.textContent).join() === 'Brewster');
+  await page.fill('#tenant-b .brand .ais-SearchBox-input', '');
+  await page.waitForFunction(() => document.querySelectorAll('#tenant-b .brand .ais-RefinementList-item').length > 1);
   // Type a query in tenant A's pane and wait for it to narrow the hits.
   const before = await page.textContent('#tenant-a .stats');
   await page.fill('#tenant-a .ais-SearchBox-input', 'tent');
