@@ -88,13 +88,16 @@ type Setup struct {
 	Records map[string]int `json:"records"`
 }
 
-// Settings are the demo index's settings.
-var Settings = map[string]any{
-	"searchableAttributes":  []string{"name", "brand", "category", "unordered(description)"},
-	"attributesForFaceting": []string{"team", "searchable(brand)", "category", "price", "filterOnly(owner)"},
-	"customRanking":         []string{"desc(rating)", "desc(popularity)"},
-	"userAttribute":         "owner",
-	"attributesToSnippet":   []string{"description:16"},
+// Settings returns the demo index's settings: price is numeric (a range facet), brand's values
+// are searchable, and a user token sees only the records whose owner is its sub.
+func Settings() map[string]any {
+	return map[string]any{
+		"searchableAttributes":  []string{"name", "brand", "category", "unordered(description)"},
+		"attributesForFaceting": []string{"team", "searchable(brand)", "category", "price", "filterOnly(owner)"},
+		"customRanking":         []string{"desc(rating)", "desc(popularity)"},
+		"userAttribute":         "owner",
+		"attributesToSnippet":   []string{"description:16"},
+	}
 }
 
 // tenants are the two panes, in page order; the third team of the catalogue (initech) is
@@ -117,7 +120,7 @@ func Load(ctx context.Context, indexes *index.Manager, keys *auth.KeyStore, now 
 		return nil, fmt.Errorf("demo: create index: %w", err)
 	}
 	patch := map[string]json.RawMessage{}
-	for name, v := range Settings {
+	for name, v := range Settings() {
 		raw, err := json.Marshal(v)
 		if err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -68,7 +69,7 @@ func runDemo(ctx context.Context, listen, dataDir, assetsDir string, stdout, std
 	cfg.ShutdownTimeout = 5 * time.Second
 
 	assets := demo.FindAssets(assetsDir)
-	return serveWith(ctx, cfg, stdout, stderr, extension{
+	err := serveWith(ctx, cfg, stdout, stderr, extension{
 		setup: func(ctx context.Context, indexes *index.Manager, keys *auth.KeyStore) (http.Handler, error) {
 			setup, err := demo.Load(ctx, indexes, keys, time.Now())
 			if err != nil {
@@ -81,6 +82,10 @@ func runDemo(ctx context.Context, listen, dataDir, assetsDir string, stdout, std
 			fmt.Fprintf(stdout, "keyhole demo: open %s/demo\n", serverURL(addr.String()))
 		},
 	})
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil // interrupted while loading: a normal stop
+	}
+	return err
 }
 
 // printDemo tells what the demo set up. The keys it prints are the demo's own, public on the
