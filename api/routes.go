@@ -23,6 +23,12 @@ func (s *Server) routes() {
 	// The AddSearch dialect authenticates on its own (sitekey + optional JWT).
 	r.Handle("/v1/search/{sitekey}", s.searchGate(s.serve(s.handleAddSearch))).Methods(http.MethodGet)
 
+	// The demo page and its assets (`keyhole demo` only: nil otherwise, so these are 404s).
+	if s.Demo != nil {
+		r.Handle("/demo", s.Demo).Methods(http.MethodGet, http.MethodHead)
+		r.PathPrefix("/demo/").Handler(s.Demo).Methods(http.MethodGet, http.MethodHead)
+	}
+
 	v1 := r.PathPrefix("/1").Subrouter()
 	v1.Use(s.authenticate)
 

@@ -78,6 +78,11 @@ type Deps struct {
 	// a fresh set (metrics.New). NewServer adds the index collector to it, so give each
 	// Server its own.
 	Metrics *metrics.Metrics
+	// Demo, when not nil, serves /demo and everything under /demo/ with no credentials
+	// checked: the page and the demo keys of `keyhole demo`, the only command that sets it.
+	// Warning: whatever it serves is public; `keyhole serve` leaves it nil, so those paths
+	// are 404s there.
+	Demo http.Handler
 }
 
 // Defaults of Deps.

@@ -30,6 +30,7 @@ func TestImportDirection(t *testing.T) {
 		"query":        {module + "/api", module + "/config", "net/http\x00", "github.com/gorilla/mux", "github.com/spf13/viper", "github.com/golang-jwt"},
 		"api":          {module + "/config", "github.com/spf13/viper", "github.com/golang-jwt"},
 		"config":       {module + "/api", module + "/query", module + "/index", module + "/auth"},
+		"demo":         {module + "/api", module + "/config", module + "/query", "github.com/spf13/viper", "github.com/gorilla/mux", "github.com/golang-jwt"},
 		"importer":     {module + "/api", module + "/query", module + "/auth", "github.com/spf13/viper"},
 	}
 	for rel, bad := range forbidden {

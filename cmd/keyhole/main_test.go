@@ -42,10 +42,16 @@ func env(m map[string]string) func(string) string {
 // answers. The server stops when the test ends.
 func startServer(t *testing.T, dataDir string, extra ...string) (string, *syncBuffer, func() error) {
 	t.Helper()
+	return startCommand(t, append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, extra...)...)
+}
+
+// startCommand runs keyhole with args (a command that serves and prints "listening on URL")
+// and returns the URL once /health answers. It stops when the test ends.
+func startCommand(t *testing.T, args ...string) (string, *syncBuffer, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	errc := make(chan error, 1)
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
 	go func() { errc <- run(ctx, args, env(nil), strings.NewReader(""), out, io.Discard) }()
 	re := regexp.MustCompile(`listening on (http://\S+)`)
 	var base string

@@ -35,6 +35,7 @@ func newRootCmd(getenv func(string) string, stdin io.Reader, stdout, stderr io.W
 	root.AddCommand(newServeCmd(getenv, stdout, stderr))
 	root.AddCommand(newImportCmd(getenv, stdout, stderr))
 	root.AddCommand(newKeysCmd(getenv, stdout, stderr))
+	root.AddCommand(newDemoCmd(getenv, stdout, stderr))
 	return root
 }
 
@@ -68,6 +69,20 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // serve opens the data dir, listens (synchronously, so "address in use" is an error) and
 // serves until ctx ends, then drains in-flight requests and closes every index.
 func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
+	return serveWith(ctx, cfg, stdout, stderr, extension{})
+}
+
+// extension is what `keyhole demo` adds to serve's wiring; `keyhole serve` adds nothing.
+type extension struct {
+	// setup, when set, runs once the indexes and keys are open, before listening; the
+	// handler it returns is mounted at /demo (api.Deps.Demo).
+	setup func(ctx context.Context, indexes *index.Manager, keys *auth.KeyStore) (http.Handler, error)
+	// listening, when set, runs once the listener is bound.
+	listening func(addr net.Addr)
+}
+
+// serveWith is serve with an extension.
+func serveWith(ctx context.Context, cfg config.Config, stdout, stderr io.Writer, ext extension) error {
 	logger := newLogger(cfg, stderr)
 	adminKey, generated, err := config.ResolveAdminKey(cfg.DataDir, cfg.AdminKey)
 	if err != nil {
@@ -106,6 +121,12 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		Logger:    logger,
 		Providers: providers,
 	})
+	var demo http.Handler
+	if ext.setup != nil {
+		if demo, err = ext.setup(ctx, indexes, keys); err != nil {
+			return err
+		}
+	}
 	srv := api.NewServer(api.Deps{
 		Indexes:        indexes,
 		Search:         query.NewService(indexes),
@@ -116,6 +137,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		TrustedProxies: cfg.TrustedProxies,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		Limiter:        ratelimit.New(ratelimit.Options{}),
+		Demo:           demo,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -133,6 +155,9 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "keyhole listening on http://%s\n", ln.Addr())
 	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("data_dir", cfg.DataDir))
+	if ext.listening != nil {
+		ext.listening(ln.Addr())
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
