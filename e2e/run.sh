@@ -34,7 +34,7 @@ done
 [ -n "$url" ] || { echo "keyhole did not start" >&2; cat "$tmp/err.log" >&2; exit 1; }
 status=0
 # Every test is bounded (the browser steps have their own 15 s waits), so a hang fails the run.
-KEYHOLE_URL="$url" KEYHOLE_ADMIN_KEY="$admin" node --test --test-timeout=120000 "$here"/*.test.mjs || status=$?
+KEYHOLE_BIN="$tmp/keyhole" KEYHOLE_URL="$url" KEYHOLE_ADMIN_KEY="$admin" node --test --test-timeout=120000 "$here"/*.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== keyhole's log (stderr)" >&2
   tail -n 50 "$tmp/err.log" >&2
