@@ -216,19 +216,33 @@ func (ix *Index) Search(ctx context.Context, req *bleve.SearchRequest) (*bleve.S
 	return ix.SearchTenants(ctx, req, nil)
 }
 
-// SearchTenants runs req on the records of the given tenant keys (TenantKey of the tenant
-// attribute's values) and on records with several tenants; nil means every record. The
+// Tenants restricts a search to the records whose attribute Attr holds one of Keys (each
+// normalised by TenantKey), plus records whose Attr holds several values.
+type Tenants struct {
+	Attr string
+	Keys []string
+}
+
+// SearchTenants runs req on the records of the given tenants; nil means every record. The
 // caller promises that req matches no other record (its filters pin the tenant attribute to
-// these values): on a partitioned index only the shards holding these tenants are read.
-// On an unpartitioned index tenants changes nothing. A shard failure reported only in the
-// result's Status is returned as an error.
-func (ix *Index) SearchTenants(ctx context.Context, req *bleve.SearchRequest, tenants []string) (*bleve.SearchResult, error) {
+// these keys): on an index partitioned by t.Attr only the shards holding these tenants (and
+// the shard of records with several tenants) are read. Otherwise t changes nothing (an
+// unpartitioned index, or one partitioned by another attribute during a rebuild). A shard
+// failure reported only in the result's Status is returned as an error.
+func (ix *Index) SearchTenants(ctx context.Context, req *bleve.SearchRequest, t *Tenants) (*bleve.SearchResult, error) {
 	g, err := ix.acquire()
 	if err != nil {
 		return nil, err
 	}
 	defer g.release()
-	shards := g.shardsFor(tenants)
+	var keys []string
+	if t != nil && g.layout != nil && g.layout.Attr == t.Attr {
+		keys = t.Keys
+		if keys == nil {
+			keys = []string{}
+		}
+	}
+	shards := g.shardsFor(keys)
 	var target bleve.Index = shards[0].idx
 	if len(shards) > 1 {
 		idxs := make([]bleve.Index, len(shards))

@@ -21,7 +21,11 @@ const partitionSettings = `{"tenantAttribute":"team","tenantShards":2,"tenantOwn
 func tenantIDs(t testing.TB, ix *Index, q query.Query, tenants []string) []string {
 	t.Helper()
 	req := bleve.NewSearchRequestOptions(q, 10000, 0, false)
-	res, err := ix.SearchTenants(context.Background(), req, tenants)
+	var tn *Tenants
+	if tenants != nil {
+		tn = &Tenants{Attr: "team", Keys: tenants}
+	}
+	res, err := ix.SearchTenants(context.Background(), req, tn)
 	if err != nil {
 		t.Fatalf("SearchTenants: %v", err)
 	}
