@@ -588,3 +588,19 @@ func (g *generation) relayoutWanted() bool {
 	}
 	return false
 }
+
+// ShardReads returns, for each shard of the serving generation (by name; "" when the index
+// is unpartitioned), how many searches have read it since it was opened. It is a diagnostic:
+// tests check routing with it.
+func (ix *Index) ShardReads() map[string]int64 {
+	g, err := ix.acquire()
+	if err != nil {
+		return nil
+	}
+	defer g.release()
+	out := make(map[string]int64, len(g.shards))
+	for _, sh := range g.shards {
+		out[sh.name] = sh.searches.Load()
+	}
+	return out
+}
