@@ -75,6 +75,8 @@ type generation struct {
 	shards []*shard
 	layout *layout  // nil when unpartitioned
 	rt     *routing // nil when unpartitioned
+	// midMove is Manager.midMoveHook (tests).
+	midMove func()
 
 	// use is read-locked by every user of the shards that is not serialized by the index's
 	// writeMu (searches, reads); close write-locks it, so a generation is closed only once

@@ -465,6 +465,7 @@ func (ix *Index) Write(ctx context.Context, ops []Op) (taskID int64, objectIDs [
 		// Nothing to change (every op was a no-op): no Bleve batch, still a published task.
 		return ix.m.nextTaskID(), objectIDs, nil
 	}
+	g.midMove = ix.m.midMoveHook
 	relayout, err := g.writeDocs(st.cleared, puts, dels)
 	if ix.rb != nil {
 		// Even after an error: replaying copies state, so a spurious mark is harmless.

@@ -46,6 +46,10 @@ type Manager struct {
 	// rebuildHook, when set (by tests, before the rebuild starts), is called by the rebuild
 	// after it copied the snapshot and before it replays the writes made meanwhile.
 	rebuildHook func(index string)
+	// midMoveHook, when set (by tests, before writing), is called by a write that moves
+	// records between shards after the records are durable in their new shards and before
+	// they are deleted from the old ones.
+	midMoveHook func()
 }
 
 // Info describes one index for List.

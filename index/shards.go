@@ -394,6 +394,9 @@ func (g *generation) writePartitioned(cleared bool, puts []put, dels []string) (
 	if err := g.runBatches(phase1); err != nil {
 		return false, err
 	}
+	if moved && g.midMove != nil {
+		g.midMove()
+	}
 	if err := g.runBatches(phase2); err != nil {
 		return false, err
 	}
