@@ -2,12 +2,15 @@ package index
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -62,22 +65,42 @@ func parseGenDir(name string) (int, bool) {
 	return n, err == nil && n > 0 && genDirName(n) == name
 }
 
-// generation is one Bleve index holding every record of a logical index, built with spec.
+// generation holds every record of a logical index, built with spec: one Bleve index at dir
+// (unpartitioned, spec.Tenant nil: shards[0], the layout of every index before tenant
+// shards) or several shards under dir (partitioned, see layout.go and shards.go).
 type generation struct {
-	num  int
-	dir  string
-	idx  bleve.Index
-	spec fieldSpec
+	num    int
+	dir    string
+	spec   fieldSpec
+	shards []*shard
+	layout *layout  // nil when unpartitioned
+	rt     *routing // nil when unpartitioned
+	// midMove is Manager.midMoveHook (tests).
+	midMove func()
 
-	// use is read-locked by every user of idx that is not serialized by the index's writeMu
-	// (searches, reads); close write-locks it, so a generation is closed only once idle.
+	// use is read-locked by every user of the shards that is not serialized by the index's
+	// writeMu (searches, reads); close write-locks it, so a generation is closed only once
+	// idle. A write that moves records between shards also write-locks it, so that no search
+	// sees a moved record twice or not at all.
 	use    sync.RWMutex
 	closed bool
 }
 
+// shard is one Bleve index of a generation.
+type shard struct {
+	name string // "" when unpartitioned
+	dir  string
+	idx  bleve.Index
+	// searches counts the searches that read this shard (tests check routing with it).
+	searches atomic.Int64
+}
+
+// storeDir is where scorch keeps the shard's segment files and root.bolt.
+func (s *shard) storeDir() string { return filepath.Join(s.dir, "store") }
+
 func (g *generation) release() { g.use.RUnlock() }
 
-// close waits for in-flight users and closes the Bleve index.
+// close waits for in-flight users and closes the Bleve indexes.
 func (g *generation) close() error {
 	g.use.Lock()
 	defer g.use.Unlock()
@@ -85,11 +108,18 @@ func (g *generation) close() error {
 		return nil
 	}
 	g.closed = true
-	return g.idx.Close()
+	return g.closeShards()
 }
 
-// storeDir is where scorch keeps its segment files and root.bolt.
-func (g *generation) storeDir() string { return filepath.Join(g.dir, "store") }
+func (g *generation) closeShards() error {
+	var errs []error
+	for _, s := range g.shards {
+		if s.idx != nil {
+			errs = append(errs, s.idx.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 func bleveConfig() map[string]any {
 	// No "unsafe_batch": scorch's Batch then returns only after the persister has written
@@ -97,7 +127,7 @@ func bleveConfig() map[string]any {
 	return map[string]any{"bolt_timeout": boltTimeout}
 }
 
-func createGeneration(dir string, spec fieldSpec) (*generation, error) {
+func createBleve(dir string) (bleve.Index, error) {
 	im, err := newMapping()
 	if err != nil {
 		return nil, err
@@ -106,24 +136,84 @@ func createGeneration(dir string, spec fieldSpec) (*generation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create bleve index %s: %w", dir, err)
 	}
+	return idx, nil
+}
+
+// createGeneration creates generation dir for spec; lay is its layout when spec.Tenant is
+// set (nil otherwise).
+func createGeneration(dir string, spec fieldSpec, lay *layout) (*generation, error) {
+	g := &generation{num: genNum(dir), dir: dir, spec: spec}
+	if spec.Tenant == nil {
+		idx, err := createBleve(dir)
+		if err != nil {
+			return nil, err
+		}
+		g.shards = []*shard{{dir: dir, idx: idx}}
+	} else {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return nil, err
+		}
+		if err := saveLayout(dir, lay); err != nil {
+			return nil, err
+		}
+		g.layout = lay
+		g.rt = newRouting(lay.numShards())
+		for i := range lay.numShards() {
+			sd := filepath.Join(dir, shardDirPrefix+lay.shardName(i))
+			idx, err := createBleve(sd)
+			if err != nil {
+				_ = g.closeShards()
+				return nil, err
+			}
+			g.shards = append(g.shards, &shard{name: lay.shardName(i), dir: sd, idx: idx})
+		}
+	}
 	// Bleve does not fsync index_meta.json nor the new directories.
 	if err := syncTree(dir); err != nil {
-		_ = idx.Close()
+		_ = g.closeShards()
 		return nil, err
 	}
 	if err := syncDir(filepath.Dir(dir)); err != nil {
-		_ = idx.Close()
+		_ = g.closeShards()
 		return nil, err
 	}
-	return &generation{num: genNum(dir), dir: dir, idx: idx, spec: spec}, nil
+	return g, nil
 }
 
-func openGeneration(dir string, spec fieldSpec) (*generation, error) {
-	idx, err := bleve.OpenUsing(dir, bleveConfig())
-	if err != nil {
-		return nil, fmt.Errorf("open bleve index %s: %w", dir, err)
+// openGeneration opens generation dir built with spec. A partitioned one is reconciled
+// before it serves (see loadRouting).
+func openGeneration(dir string, spec fieldSpec, logger *slog.Logger) (*generation, error) {
+	g := &generation{num: genNum(dir), dir: dir, spec: spec}
+	if spec.Tenant == nil {
+		idx, err := bleve.OpenUsing(dir, bleveConfig())
+		if err != nil {
+			return nil, fmt.Errorf("open bleve index %s: %w", dir, err)
+		}
+		g.shards = []*shard{{dir: dir, idx: idx}}
+		return g, nil
 	}
-	return &generation{num: genNum(dir), dir: dir, idx: idx, spec: spec}, nil
+	lay, err := loadLayout(dir)
+	if err != nil {
+		return nil, err
+	}
+	if lay.Attr != spec.Tenant.Attr {
+		return nil, fmt.Errorf("%s: layout of attribute %q, spec of %q", dir, lay.Attr, spec.Tenant.Attr)
+	}
+	g.layout = lay
+	for i := range lay.numShards() {
+		sd := filepath.Join(dir, shardDirPrefix+lay.shardName(i))
+		idx, err := bleve.OpenUsing(sd, bleveConfig())
+		if err != nil {
+			_ = g.closeShards()
+			return nil, fmt.Errorf("open bleve index %s: %w", sd, err)
+		}
+		g.shards = append(g.shards, &shard{name: lay.shardName(i), dir: sd, idx: idx})
+	}
+	if err := g.loadRouting(logger); err != nil {
+		_ = g.closeShards()
+		return nil, err
+	}
+	return g, nil
 }
 
 func genNum(dir string) int {
@@ -156,9 +246,9 @@ func forEachID(r bindex.IndexReader, fn func(id string) error) error {
 	}
 }
 
-// allIDs lists the ids of every document of g.
-func allIDs(g *generation) ([]string, error) {
-	ai, err := g.idx.Advanced()
+// allIDs lists the ids of every document of the Bleve index idx.
+func allIDs(idx bleve.Index) ([]string, error) {
+	ai, err := idx.Advanced()
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +281,15 @@ func sourceOf(d bindex.Document) []byte {
 
 // readSource returns the stored JSON of id in g, nil when there is no such record.
 func readSource(g *generation, id string) ([]byte, error) {
-	d, err := g.idx.Document(id)
+	sh := g.shards[0]
+	if g.rt != nil {
+		i, ok := g.rt.shardOfID(id)
+		if !ok {
+			return nil, nil
+		}
+		sh = g.shards[i]
+	}
+	d, err := sh.idx.Document(id)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -30,6 +31,9 @@ type Index struct {
 	rb          *rebuildState
 	rebuildDone chan struct{}
 	nextGen     int
+	// relayoutDue asks the rebuild loop for a new generation with the same spec: a tenant
+	// of a shared shard grew enough to get a shard of its own.
+	relayoutDue bool
 
 	// mu guards the fields below for readers; writers hold writeMu and mu.
 	mu        sync.RWMutex
@@ -78,13 +82,15 @@ func (m *Manager) openIndex(name, dir string) (*Index, error) {
 			return nil, err
 		}
 	}
-	g, err := openGeneration(filepath.Join(dir, genDirName(meta.Generation)), meta.GenerationSpec)
+	g, err := openGeneration(filepath.Join(dir, genDirName(meta.Generation)), meta.GenerationSpec, m.logger.With("index", name))
 	if err != nil {
 		return nil, err
 	}
 	updated := meta.UpdatedAt
-	if fi, err := os.Stat(filepath.Join(g.storeDir(), "root.bolt")); err == nil && fi.ModTime().After(updated) {
-		updated = fi.ModTime().UTC()
+	for _, sh := range g.shards {
+		if fi, err := os.Stat(filepath.Join(sh.storeDir(), "root.bolt")); err == nil && fi.ModTime().After(updated) {
+			updated = fi.ModTime().UTC()
+		}
 	}
 	return &Index{m: m, name: name, dir: dir, nextGen: meta.Generation + 1, meta: meta, gen: g, updatedAt: updated}, nil
 }
@@ -159,7 +165,7 @@ func (ix *Index) DocCount() (uint64, error) {
 		return 0, err
 	}
 	defer g.release()
-	return g.idx.DocCount()
+	return g.docCount()
 }
 
 func (ix *Index) info() (Info, bool) {
@@ -204,15 +210,51 @@ func (ix *Index) Source(ctx context.Context, objectID string) (json.RawMessage, 
 	return src, nil
 }
 
-// Search runs req on the serving generation. A shard failure reported only in the result's
-// Status is returned as an error.
+// Search runs req on every record of the serving generation. A shard failure reported only
+// in the result's Status is returned as an error.
 func (ix *Index) Search(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	return ix.SearchTenants(ctx, req, nil)
+}
+
+// Tenants restricts a search to the records whose attribute Attr holds one of Keys (each
+// normalised by TenantKey), plus records whose Attr holds several values.
+type Tenants struct {
+	Attr string
+	Keys []string
+}
+
+// SearchTenants runs req on the records of the given tenants; nil means every record. The
+// caller promises that req matches no other record (its filters pin the tenant attribute to
+// these keys): on an index partitioned by t.Attr only the shards holding these tenants (and
+// the shard of records with several tenants) are read. Otherwise t changes nothing (an
+// unpartitioned index, or one partitioned by another attribute during a rebuild). A shard
+// failure reported only in the result's Status is returned as an error.
+func (ix *Index) SearchTenants(ctx context.Context, req *bleve.SearchRequest, t *Tenants) (*bleve.SearchResult, error) {
 	g, err := ix.acquire()
 	if err != nil {
 		return nil, err
 	}
 	defer g.release()
-	res, err := g.idx.SearchInContext(ctx, req)
+	var keys []string
+	if t != nil && g.layout != nil && g.layout.Attr == t.Attr {
+		keys = t.Keys
+		if keys == nil {
+			keys = []string{}
+		}
+	}
+	shards := g.shardsFor(keys)
+	var target bleve.Index = shards[0].idx
+	if len(shards) > 1 {
+		idxs := make([]bleve.Index, len(shards))
+		for i, sh := range shards {
+			idxs[i] = sh.idx
+		}
+		target = bleve.NewIndexAlias(idxs...)
+	}
+	for _, sh := range shards {
+		sh.searches.Add(1)
+	}
+	res, err := target.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: search: %w", ix.name, err)
 	}
@@ -251,7 +293,7 @@ func (ix *Index) SearchableAttributes() []SearchableAttribute {
 		return nil
 	}
 	defer g.release()
-	fields, err := g.idx.Fields()
+	fields, err := g.fields()
 	if err != nil {
 		ix.m.logger.Error("listing fields", "index", ix.name, "err", err)
 		return nil
@@ -398,48 +440,49 @@ func (ix *Index) Write(ctx context.Context, ops []Op) (taskID int64, objectIDs [
 		}
 	}
 
-	b := g.idx.NewBatch()
-	if st.cleared {
-		ids, err := allIDs(g)
-		if err != nil {
-			return 0, nil, fmt.Errorf("index %s: clear: %w", ix.name, err)
-		}
-		for _, id := range ids {
-			b.Delete(id)
-		}
-	}
+	var puts []put
+	var dels []string
 	touched := make([]string, 0, len(st.pending))
-	for id, rec := range st.pending {
+	ids := make([]string, 0, len(st.pending))
+	for id := range st.pending {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		rec := st.pending[id]
 		touched = append(touched, id)
 		if rec == nil {
-			b.Delete(id)
+			dels = append(dels, id)
 			continue
 		}
-		doc, err := ix.m.makeDocument(id, rec, g.spec)
+		p, err := g.newPut(ix.m, id, rec, nil, true)
 		if err != nil {
 			return 0, nil, err
 		}
-		if err := b.IndexAdvanced(doc); err != nil {
-			return 0, nil, errorf(ErrInvalidObject, "objectID %q: %v", id, err)
-		}
+		puts = append(puts, p)
 	}
-	if b.Size() == 0 {
+	if !st.cleared && len(puts) == 0 && len(dels) == 0 {
 		// Nothing to change (every op was a no-op): no Bleve batch, still a published task.
 		return ix.m.nextTaskID(), objectIDs, nil
 	}
-	err = g.idx.Batch(b)
+	g.midMove = ix.m.midMoveHook
+	relayout, err := g.writeDocs(st.cleared, puts, dels)
 	if ix.rb != nil {
 		// Even after an error: replaying copies state, so a spurious mark is harmless.
 		ix.rb.markDirty(touched, st.cleared)
 	}
 	if err != nil {
+		if errors.Is(err, ErrInvalidObject) {
+			return 0, nil, err
+		}
 		ix.reopenAfterFailedBatch(g, err)
 		ix.m.logger.Error("write not stored", "index", ix.name, "err", err)
 		return 0, nil, errorf(ErrStorage, "index %s: the write could not be stored (disk full, read-only data dir or I/O error); nothing was applied", ix.name)
 	}
-	// Scorch fsyncs the new segment file and root.bolt, not the directory holding them.
-	if err := syncDir(g.storeDir()); err != nil {
-		return 0, nil, fmt.Errorf("index %s: sync: %w", ix.name, err)
+	if relayout {
+		ix.m.logger.Info("a tenant outgrew its shared shard: rebuilding with a new shard layout", "index", ix.name)
+		ix.relayoutDue = true
+		ix.startRebuildLocked()
 	}
 	ix.mu.Lock()
 	ix.updatedAt = time.Now().UTC()
@@ -462,7 +505,7 @@ func (ix *Index) reopenAfterFailedBatch(g *generation, cause error) {
 	if err := g.close(); err != nil {
 		log.Warn("closing the generation after a failed write", "err", err)
 	}
-	ng, err := openGeneration(g.dir, g.spec)
+	ng, err := openGeneration(g.dir, g.spec, log)
 	if err != nil {
 		log.Error("a write failed and the index could not be reopened: it is closed until restart",
 			"write_error", cause, "err", err)

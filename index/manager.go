@@ -46,6 +46,10 @@ type Manager struct {
 	// rebuildHook, when set (by tests, before the rebuild starts), is called by the rebuild
 	// after it copied the snapshot and before it replays the writes made meanwhile.
 	rebuildHook func(index string)
+	// midMoveHook, when set (by tests, before writing), is called by a write that moves
+	// records between shards after the records are durable in their new shards and before
+	// they are deleted from the old ones.
+	midMoveHook func()
 }
 
 // Info describes one index for List.
@@ -135,6 +139,11 @@ func Open(dataDir string, logger *slog.Logger) (*Manager, error) {
 	m.lastTask = max(maxTask, time.Now().UnixMicro())
 	for _, ix := range m.indexes {
 		ix.writeMu.Lock()
+		if ix.gen.spec.equal(specOf(ix.meta.Settings)) && ix.gen.relayoutWanted() {
+			logger.Info("a tenant outgrew its shared shard: rebuilding with a new shard layout", "index", ix.name)
+			ix.relayoutDue = true
+			ix.startRebuildLocked()
+		}
 		if !specOf(ix.meta.Settings).equal(ix.gen.spec) || len(ix.meta.PendingTasks) > 0 {
 			logger.Info("restarting an unfinished settings rebuild", "index", ix.name,
 				"from", ix.gen.spec.String(), "to", specOf(ix.meta.Settings).String())
@@ -217,12 +226,12 @@ func (m *Manager) createIndex(name string) (*Index, error) {
 	now := time.Now().UTC()
 	settings := DefaultSettings()
 	meta := metaFile{Name: name, CreatedAt: now, UpdatedAt: now, Settings: settings, Generation: 1, GenerationSpec: specOf(settings)}
-	g, err := createGeneration(filepath.Join(tmp, genDirName(1)), meta.GenerationSpec)
+	g, err := createGeneration(filepath.Join(tmp, genDirName(1)), meta.GenerationSpec, nil)
 	if err != nil {
 		return fail(err)
 	}
 	// Close before the rename: scorch keeps its path and writes new segments there.
-	if err := g.idx.Close(); err != nil {
+	if err := g.closeShards(); err != nil {
 		return fail(err)
 	}
 	if err := saveMeta(tmp, meta); err != nil {

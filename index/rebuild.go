@@ -74,7 +74,7 @@ func (ix *Index) rebuildLoop(done chan struct{}) {
 		}
 		old := ix.gen
 		target := specOf(ix.meta.Settings)
-		if target.equal(old.spec) {
+		if target.equal(old.spec) && !ix.relayoutDue {
 			if len(ix.meta.PendingTasks) > 0 {
 				meta := ix.meta
 				meta.PendingTasks = nil
@@ -91,6 +91,7 @@ func (ix *Index) rebuildLoop(done chan struct{}) {
 			return
 		}
 		ctx, cancel := context.WithCancel(context.Background())
+		ix.relayoutDue = false // the new layout is decided from the records as they are now
 		rb := &rebuildState{spec: target, cancel: cancel, dirty: map[string]struct{}{}}
 		ix.rb = rb
 		num := ix.nextGen
@@ -174,13 +175,22 @@ func (ix *Index) discard(g *generation) {
 
 // buildGeneration creates generation num with rb.spec from a snapshot of old's records, then
 // copies the records written meanwhile until few are left (the last ones are copied under the
-// write lock by the caller).
+// write lock by the caller). A partitioned generation's layout is decided first, from the
+// tenants' record counts in old.
 func (ix *Index) buildGeneration(ctx context.Context, old *generation, num int, rb *rebuildState) (*generation, error) {
 	dir := filepath.Join(ix.dir, genDirName(num))
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
-	neu, err := createGeneration(dir, rb.spec)
+	var lay *layout
+	if rb.spec.Tenant != nil {
+		counts, err := old.tenantCounts(ctx, rb.spec.Tenant.Attr)
+		if err != nil {
+			return nil, err
+		}
+		lay = decideLayout(*rb.spec.Tenant, counts)
+	}
+	neu, err := createGeneration(dir, rb.spec, lay)
 	if err != nil {
 		return nil, err
 	}
@@ -206,102 +216,79 @@ func (ix *Index) buildGeneration(ctx context.Context, old *generation, num int, 
 
 // copyAll indexes every record of a snapshot of old into neu.
 func (ix *Index) copyAll(ctx context.Context, old, neu *generation) error {
-	ai, err := old.idx.Advanced()
-	if err != nil {
-		return err
-	}
-	r, err := ai.Reader()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	b := neu.idx.NewBatch()
-	err = forEachID(r, func(id string) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		d, err := r.Document(id)
-		if err != nil {
-			return err
-		}
-		src := sourceOf(d)
-		if src == nil {
+	var puts []put
+	flush := func() error {
+		if len(puts) == 0 {
 			return nil
 		}
+		_, err := neu.writeDocs(false, puts, nil)
+		puts = puts[:0]
+		return err
+	}
+	err := old.forEachRecord(ctx, func(id string, src []byte) error {
 		rec, err := DecodeRecord(src)
 		if err != nil {
 			return fmt.Errorf("record %q: %w", id, err)
 		}
-		doc, err := buildDocument(id, rec, src, neu.spec, ix.m.analyzer.a)
+		p, err := neu.newPut(ix.m, id, rec, src, false)
 		if err != nil {
 			return fmt.Errorf("record %q: %w", id, err)
 		}
-		if err := b.IndexAdvanced(doc); err != nil {
-			return err
-		}
-		if b.Size() >= rebuildBatchSize {
-			if err := neu.idx.Batch(b); err != nil {
-				return err
-			}
-			b.Reset()
+		puts = append(puts, p)
+		if len(puts) >= rebuildBatchSize {
+			return flush()
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if b.Size() > 0 {
-		return neu.idx.Batch(b)
-	}
-	return nil
+	return flush()
 }
 
 // replay copies the current state, in old, of every record marked dirty into neu and
 // returns how many it copied.
 func (ix *Index) replay(old, neu *generation, rb *rebuildState) (int, error) {
 	ids, cleared := rb.take()
-	b := neu.idx.NewBatch()
-	if cleared {
-		all, err := allIDs(neu)
-		if err != nil {
-			return 0, err
-		}
-		for _, id := range all {
-			b.Delete(id)
-		}
-	}
 	slices.Sort(ids)
+	var puts []put
+	var dels []string
+	first := true
+	flush := func() error {
+		if !(first && cleared) && len(puts) == 0 && len(dels) == 0 {
+			return nil
+		}
+		_, err := neu.writeDocs(first && cleared, puts, dels)
+		first = false
+		puts, dels = puts[:0], dels[:0]
+		return err
+	}
 	for _, id := range ids {
 		src, err := readSource(old, id)
 		if err != nil {
 			return 0, err
 		}
 		if src == nil {
-			b.Delete(id)
+			dels = append(dels, id)
 		} else {
 			rec, err := DecodeRecord(src)
 			if err != nil {
 				return 0, fmt.Errorf("record %q: %w", id, err)
 			}
-			doc, err := buildDocument(id, rec, src, neu.spec, ix.m.analyzer.a)
+			p, err := neu.newPut(ix.m, id, rec, src, false)
 			if err != nil {
 				return 0, fmt.Errorf("record %q: %w", id, err)
 			}
-			if err := b.IndexAdvanced(doc); err != nil {
-				return 0, err
-			}
+			puts = append(puts, p)
 		}
-		if b.Size() >= rebuildBatchSize {
-			if err := neu.idx.Batch(b); err != nil {
+		if len(puts)+len(dels) >= rebuildBatchSize {
+			if err := flush(); err != nil {
 				return 0, err
 			}
-			b.Reset()
 		}
 	}
-	if b.Size() > 0 {
-		if err := neu.idx.Batch(b); err != nil {
-			return 0, err
-		}
+	if err := flush(); err != nil {
+		return 0, err
 	}
 	return len(ids), nil
 }

@@ -85,6 +85,16 @@ type Settings struct {
 	// JWTKeyID (keyhole's own) is the id of the stored key whose value checks sitekey JWTs
 	// that name no key (AddSearch's tokens carry no kid).
 	JWTKeyID string `json:"jwtKeyId"`
+	// TenantAttribute (keyhole's own) partitions the index physically by this attribute:
+	// a search whose filters pin it to a few values reads only the shards holding them.
+	// Empty (the default): one Bleve index. Changing it rebuilds the index in the background.
+	TenantAttribute string `json:"tenantAttribute"`
+	// TenantShards (keyhole's own) is the number of shared shards that small tenants are
+	// hashed into, 1..64 (default 4).
+	TenantShards int `json:"tenantShards"`
+	// TenantOwnShardMin (keyhole's own) is the number of records from which a tenant gets a
+	// shard of its own (at most MaxOwnShards tenants do, biggest first). Default 2000.
+	TenantOwnShardMin int `json:"tenantOwnShardMin"`
 }
 
 // Limits of the numeric settings.
@@ -94,6 +104,12 @@ const (
 	MaxValuesPerFacetLimit = 1000
 	// DefaultSnippetWords is the snippet length of an "attr" entry without ":N".
 	DefaultSnippetWords = 10
+	// MaxTenantShards bounds tenantShards.
+	MaxTenantShards = 64
+	// MaxTenantOwnShardMin bounds tenantOwnShardMin.
+	MaxTenantOwnShardMin = 100_000_000
+	// MaxOwnShards is the most tenants that get a shard of their own.
+	MaxOwnShards = 256
 )
 
 // DefaultSettings returns the settings of a new index.
@@ -109,6 +125,8 @@ func DefaultSettings() Settings {
 		HighlightPreTag:      "<em>",
 		HighlightPostTag:     "</em>",
 		SnippetEllipsisText:  "…",
+		TenantShards:         4,
+		TenantOwnShardMin:    2000,
 	}
 }
 
@@ -135,6 +153,12 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 	}
 	if s.AttributesToRetrieve == nil {
 		s.AttributesToRetrieve = d.AttributesToRetrieve
+	}
+	if s.TenantShards == 0 {
+		s.TenantShards = d.TenantShards
+	}
+	if s.TenantOwnShardMin == 0 {
+		s.TenantOwnShardMin = d.TenantOwnShardMin
 	}
 	return json.Marshal(settingsJSON(s))
 }
@@ -221,6 +245,19 @@ func (s Settings) Patch(patch map[string]json.RawMessage) (Settings, error) {
 					err = errorf(ErrInvalidSettings, "userAttribute: %s", e)
 				}
 			}
+		case "tenantAttribute":
+			out.TenantAttribute, err = stringSetting(k, raw, null, d.TenantAttribute)
+			if err == nil && out.TenantAttribute != "" {
+				if e := checkAttrName(out.TenantAttribute); e != "" {
+					err = errorf(ErrInvalidSettings, "tenantAttribute: %s", e)
+				} else if out.TenantAttribute == FieldTags || out.TenantAttribute == "objectID" {
+					err = errorf(ErrInvalidSettings, "tenantAttribute: %q cannot be the tenant attribute", out.TenantAttribute)
+				}
+			}
+		case "tenantShards":
+			out.TenantShards, err = intSetting(k, raw, null, d.TenantShards, 1, MaxTenantShards)
+		case "tenantOwnShardMin":
+			out.TenantOwnShardMin, err = intSetting(k, raw, null, d.TenantOwnShardMin, 1, MaxTenantOwnShardMin)
 		case "publicKey":
 			out.PublicKey, err = stringSetting(k, raw, null, d.PublicKey)
 		case "jwtKeyId":
@@ -537,6 +574,16 @@ type fieldSpec struct {
 	AllText bool     `json:"allText"`
 	Text    []string `json:"text,omitempty"`
 	Facets  []string `json:"facets,omitempty"`
+	// Tenant, when set, partitions the generation into shards (see layout.go).
+	Tenant *tenantSpec `json:"tenant,omitempty"`
+}
+
+// tenantSpec is the partitioning of a generation: its tenant attribute and the thresholds
+// its layout was decided with.
+type tenantSpec struct {
+	Attr        string `json:"attr"`
+	Shared      int    `json:"shared"`
+	OwnShardMin int    `json:"ownShardMin"`
 }
 
 func specOf(s Settings) fieldSpec {
@@ -555,10 +602,24 @@ func specOf(s Settings) fieldSpec {
 	sp.Text = slices.Compact(sp.Text)
 	slices.Sort(sp.Facets)
 	sp.Facets = slices.Compact(sp.Facets)
+	if s.TenantAttribute != "" {
+		d := DefaultSettings()
+		ts := &tenantSpec{Attr: s.TenantAttribute, Shared: s.TenantShards, OwnShardMin: s.TenantOwnShardMin}
+		if ts.Shared <= 0 {
+			ts.Shared = d.TenantShards
+		}
+		if ts.OwnShardMin <= 0 {
+			ts.OwnShardMin = d.TenantOwnShardMin
+		}
+		sp.Tenant = ts
+	}
 	return sp
 }
 
 func (a fieldSpec) equal(b fieldSpec) bool {
+	if (a.Tenant == nil) != (b.Tenant == nil) || (a.Tenant != nil && *a.Tenant != *b.Tenant) {
+		return false
+	}
 	return a.AllText == b.AllText && slices.Equal(a.Text, b.Text) && slices.Equal(a.Facets, b.Facets)
 }
 
@@ -567,5 +628,9 @@ func (a fieldSpec) String() string {
 	if !a.AllText {
 		t = strings.Join(a.Text, ",")
 	}
-	return fmt.Sprintf("text=[%s] facets=[%s]", t, strings.Join(a.Facets, ","))
+	out := fmt.Sprintf("text=[%s] facets=[%s]", t, strings.Join(a.Facets, ","))
+	if a.Tenant != nil {
+		out += fmt.Sprintf(" tenant=%s shared=%d ownMin=%d", a.Tenant.Attr, a.Tenant.Shared, a.Tenant.OwnShardMin)
+	}
+	return out
 }

@@ -42,6 +42,7 @@ func TestSettingsDefaultsJSON(t *testing.T) {
 		"hitsPerPage": 20.0, "paginationLimitedTo": 1000.0, "maxValuesPerFacet": 100.0, "typoTolerance": true,
 		"minWordSizefor1Typo": 4.0, "minWordSizefor2Typos": 8.0, "highlightPreTag": "<em>", "highlightPostTag": "</em>",
 		"snippetEllipsisText": "…", "userAttribute": "", "publicKey": "", "requireJwt": false, "jwtKeyId": "",
+		"tenantAttribute": "", "tenantShards": 4.0, "tenantOwnShardMin": 2000.0,
 	}
 	for k, w := range want {
 		g, ok := got[k]
@@ -156,6 +157,15 @@ func TestSettingsValidation(t *testing.T) {
 		{"userAttribute", `""`, ""}, // allowed: unset
 		{"userAttribute", `"a\u0000"`, "userAttribute"},
 		{"publicKey", `{}`, "publicKey"},
+		{"tenantAttribute", `5`, "tenantAttribute: must be a string"},
+		{"tenantAttribute", `"a..b"`, "tenantAttribute: attribute path has an empty segment"},
+		{"tenantAttribute", `"_tags"`, "tenantAttribute"},
+		{"tenantAttribute", `"team"`, ""},
+		{"tenantShards", `0`, "tenantShards: must be an integer between 1 and 64"},
+		{"tenantShards", `65`, "tenantShards"},
+		{"tenantShards", `64`, ""},
+		{"tenantOwnShardMin", `0`, "tenantOwnShardMin"},
+		{"tenantOwnShardMin", `"10"`, "tenantOwnShardMin"},
 	}
 	for _, tt := range tests {
 		_, err := DefaultSettings().Patch(map[string]json.RawMessage{tt.key: json.RawMessage(tt.value)})

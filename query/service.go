@@ -108,6 +108,9 @@ type plan struct {
 	hl       *highlighter
 	hlAttrs  []string
 	snippets map[string]int
+	// tenants, when set, are the tenants the merged filter pins the index's tenantAttribute
+	// to: a partitioned index reads only their shards.
+	tenants *index.Tenants
 }
 
 // prepare resolves the index, merges the principal's restrictions into the request and builds
@@ -188,10 +191,17 @@ func (s *Service) prepare(p *auth.Principal, indexName string, req Params) (*pla
 	}
 	q := textQuery(pl.text, attrs)
 	// The forced restriction and the request's filter are separate subtrees of one AND.
-	if fq := filterQuery(filter.Conj(forced, reqFilter)); fq != nil {
+	merged := filter.Conj(forced, reqFilter)
+	if fq := filterQuery(merged); fq != nil {
 		q = bq.NewConjunctionQuery([]bq.Query{q, fq})
 	}
 	pl.query = q
+	// Routing is computed from the whole merged filter, the same tree as the query.
+	if ta := st.TenantAttribute; ta != "" {
+		if keys, ok := filter.Pins(merged, ta, index.TenantKey); ok {
+			pl.tenants = &index.Tenants{Attr: ta, Keys: keys}
+		}
+	}
 
 	// Pagination, with the key's cap.
 	hpp := settingHitsPerPage(st)
@@ -281,15 +291,16 @@ func (pl *plan) checkPagination() error {
 	return &ParamError{Param: "page", Reason: fmt.Sprintf("page %d × hitsPerPage %d = %d is beyond paginationLimitedTo (%d) of this index", pl.page, pl.hpp, pl.from, pl.limit)}
 }
 
-// runSearch runs sr on ix under ctx. When ctx ends before or during the search (a deadline,
+// runSearch runs sr on the plan's index, on the shards of the tenants its filter pins, under
+// ctx. When ctx ends before or during the search (a deadline,
 // or the client gone), the error is the context's cause, so that the caller can tell a
 // timeout from a failure; a result that comes back after the deadline is dropped, as it may
 // be partial.
-func runSearch(ctx context.Context, ix *index.Index, sr *bleve.SearchRequest) (*bleve.SearchResult, error) {
+func runSearch(ctx context.Context, pl *plan, sr *bleve.SearchRequest) (*bleve.SearchResult, error) {
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
-	res, err := ix.Search(ctx, sr)
+	res, err := pl.ix.SearchTenants(ctx, sr, pl.tenants)
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
@@ -354,7 +365,7 @@ func (s *Service) Search(ctx context.Context, p *auth.Principal, indexName strin
 			sr.Facets[f] = bleve.NewFacetRequest(index.FacetField(f), facetSizes[i])
 		}
 	}
-	res, err := runSearch(ctx, pl.ix, sr)
+	res, err := runSearch(ctx, pl, sr)
 	if err != nil {
 		return nil, err
 	}
@@ -673,7 +684,7 @@ func (s *Service) SearchFacetValues(ctx context.Context, p *auth.Principal, inde
 	}
 	sr := bleve.NewSearchRequestOptions(pl.query, 0, 0, false)
 	sr.Facets = bleve.FacetsRequest{facet: bleve.NewFacetRequest(index.FacetField(facet), 10000)}
-	res, err := runSearch(ctx, pl.ix, sr)
+	res, err := runSearch(ctx, pl, sr)
 	if err != nil {
 		return nil, err
 	}
@@ -785,7 +796,7 @@ func (s *Service) Browse(ctx context.Context, p *auth.Principal, indexName strin
 	if after != "" {
 		sr.SearchAfter = []string{after}
 	}
-	res, err := runSearch(ctx, pl.ix, sr)
+	res, err := runSearch(ctx, pl, sr)
 	if err != nil {
 		return nil, err
 	}
@@ -829,7 +840,7 @@ func (s *Service) GetObject(ctx context.Context, p *auth.Principal, indexName, o
 	q := bq.NewConjunctionQuery([]bq.Query{bq.NewDocIDQuery([]string{objectID}), pl.query})
 	sr := bleve.NewSearchRequestOptions(q, 1, 0, false)
 	sr.Fields = []string{index.FieldSource}
-	res, err := runSearch(ctx, pl.ix, sr)
+	res, err := runSearch(ctx, pl, sr)
 	if err != nil {
 		return nil, err
 	}
@@ -869,7 +880,7 @@ func (s *Service) MatchingIDs(ctx context.Context, p *auth.Principal, indexName 
 		if after != "" {
 			sr.SearchAfter = []string{after}
 		}
-		res, err := runSearch(ctx, pl.ix, sr)
+		res, err := runSearch(ctx, pl, sr)
 		if err != nil {
 			return nil, err
 		}
