@@ -288,7 +288,21 @@ func loadIndex(ctx context.Context, m *index.Manager, name string, settings map[
 			return err
 		}
 	}
-	return nil
+	// A partitioned index re-lays its shards out once writes pause: wait for it.
+	for {
+		busy := false
+		for _, in := range m.List() {
+			busy = busy || (in.Name == name && in.PendingTask)
+		}
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func waitTask(ctx context.Context, m *index.Manager, name string, task int64) error {

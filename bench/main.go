@@ -43,7 +43,11 @@ type options struct {
 	keep       bool
 	batch      int
 	partition  bool
-	senders    int
+	// sharedShards and ownShardMin are the partitioned index's tenantShards and
+	// tenantOwnShardMin settings.
+	sharedShards int
+	ownShardMin  int
+	senders      int
 	// drive mode
 	drive    bool
 	requests string
@@ -73,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	fs.IntVar(&o.batch, "batch", 1000, "records per ingest batch (raw Bleve and API)")
 	fs.BoolVar(&o.partition, "partition", true, "partition bench_part by the tenant attribute (false: measure the same indexes unpartitioned)")
+	fs.IntVar(&o.sharedShards, "tenant-shards", 16, "tenantShards of the partitioned index (shared shards of the small tenants)")
+	fs.IntVar(&o.ownShardMin, "own-shard-min", 1000, "tenantOwnShardMin of the partitioned index (records from which a tenant gets its own shard)")
 	fs.IntVar(&o.senders, "senders", 4, "concurrent batch requests during API ingest")
 	fs.BoolVar(&o.drive, "drive", false, "only drive -requests against its URLs and print throughput and latency")
 	fs.StringVar(&o.requests, "requests", "", "request file for -drive")

@@ -162,4 +162,32 @@ func (a *client) nbHits(ctx context.Context, index string) (int, error) {
 	return r.NbHits, err
 }
 
+// waitIdle waits until the index lists no pending task (settings rebuilds, and the re-layout of
+// a partitioned index that starts once writes pause).
+func (a *client) waitIdle(ctx context.Context, index string) error {
+	for {
+		var r struct {
+			Items []struct {
+				Name        string `json:"name"`
+				PendingTask bool   `json:"pendingTask"`
+			} `json:"items"`
+		}
+		if err := a.call(ctx, http.MethodGet, "/1/indexes", nil, &r); err != nil {
+			return err
+		}
+		busy := false
+		for _, it := range r.Items {
+			busy = busy || (it.Name == index && it.PendingTask)
+		}
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 var errNoShards = errors.New("this keyhole does not know the tenantAttribute setting")

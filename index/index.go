@@ -34,6 +34,10 @@ type Index struct {
 	// relayoutDue asks the rebuild loop for a new generation with the same spec: a tenant
 	// of a shared shard grew enough to get a shard of its own.
 	relayoutDue bool
+	// relayoutTimer, when set, starts the re-layout once writes have paused for
+	// relayoutQuiet; lastWrite is when the last write was stored.
+	relayoutTimer *time.Timer
+	lastWrite     time.Time
 
 	// mu guards the fields below for readers; writers hold writeMu and mu.
 	mu        sync.RWMutex
@@ -109,12 +113,43 @@ func (ix *Index) shutdown(deleted bool) error {
 	if ix.rb != nil {
 		ix.rb.cancel()
 	}
+	if ix.relayoutTimer != nil {
+		ix.relayoutTimer.Stop()
+		ix.relayoutTimer = nil
+	}
 	done := ix.rebuildDone
 	ix.writeMu.Unlock()
 	if done != nil {
 		<-done
 	}
 	return ix.gen.close()
+}
+
+// relayoutQuiet is how long writes must pause before a re-layout rebuild starts. A bulk
+// import then pays for one rebuild, at its end, instead of one per tenant that outgrows its
+// shared shard while it runs; the records are searchable in their shared shard meanwhile.
+var relayoutQuiet = 2 * time.Second
+
+// scheduleRelayoutLocked starts the re-layout rebuild once writes have paused for
+// relayoutQuiet. writeMu is held.
+func (ix *Index) scheduleRelayoutLocked() {
+	if ix.relayoutTimer == nil {
+		ix.relayoutTimer = time.AfterFunc(relayoutQuiet, ix.relayoutWhenQuiet)
+	}
+}
+
+func (ix *Index) relayoutWhenQuiet() {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	ix.relayoutTimer = nil
+	if ix.closed || !ix.relayoutDue {
+		return
+	}
+	if wait := relayoutQuiet - time.Since(ix.lastWrite); wait > 0 {
+		ix.relayoutTimer = time.AfterFunc(wait, ix.relayoutWhenQuiet)
+		return
+	}
+	ix.startRebuildLocked()
 }
 
 func (ix *Index) closedErrLocked() error {
@@ -168,6 +203,13 @@ func (ix *Index) DocCount() (uint64, error) {
 	return g.docCount()
 }
 
+// rebuilding reports whether a rebuild runs or a re-layout waits for writes to pause.
+func (ix *Index) rebuilding() bool {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	return ix.rebuildDone != nil || ix.relayoutDue
+}
+
 func (ix *Index) info() (Info, bool) {
 	ix.mu.RLock()
 	meta, updated, g := ix.meta, ix.updatedAt, ix.gen
@@ -184,7 +226,7 @@ func (ix *Index) info() (Info, bool) {
 		CreatedAt:      meta.CreatedAt,
 		UpdatedAt:      updated,
 		LastBuildTimeS: meta.LastBuildTimeS,
-		PendingTask:    len(meta.PendingTasks) > 0,
+		PendingTask:    len(meta.PendingTasks) > 0 || ix.rebuilding(),
 	}, true
 }
 
@@ -479,10 +521,11 @@ func (ix *Index) Write(ctx context.Context, ops []Op) (taskID int64, objectIDs [
 		ix.m.logger.Error("write not stored", "index", ix.name, "err", err)
 		return 0, nil, errorf(ErrStorage, "index %s: the write could not be stored (disk full, read-only data dir or I/O error); nothing was applied", ix.name)
 	}
+	ix.lastWrite = time.Now()
 	if relayout {
-		ix.m.logger.Info("a tenant outgrew its shared shard: rebuilding with a new shard layout", "index", ix.name)
+		ix.m.logger.Info("a tenant outgrew its shared shard: rebuilding with a new shard layout once writes pause", "index", ix.name)
 		ix.relayoutDue = true
-		ix.startRebuildLocked()
+		ix.scheduleRelayoutLocked()
 	}
 	ix.mu.Lock()
 	ix.updatedAt = time.Now().UTC()

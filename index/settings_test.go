@@ -17,7 +17,7 @@ func waitPublished(tb testing.TB, m *Manager, ix *Index) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		ix.writeMu.Lock()
-		n, running := len(ix.meta.PendingTasks), ix.rebuildDone != nil
+		n, running := len(ix.meta.PendingTasks), ix.rebuildDone != nil || ix.relayoutDue
 		ix.writeMu.Unlock()
 		if n == 0 && !running {
 			return
