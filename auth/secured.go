@@ -23,6 +23,10 @@ const MaxSecuredKeyLength = 16 << 10
 // sigLen is the length of a secured key's signature: lowercase hex of an HMAC-SHA256.
 const sigLen = 2 * sha256.Size
 
+// minSecuredKeyLen is the length of the shortest secured key: a signature and an empty
+// message, in base64 without padding.
+const minSecuredKeyLen = (sigLen*4 + 2) / 3
+
 // decodeSecured splits a secured API key into its signature (decoded from the leading 64
 // lowercase hex characters) and its message (the rest, exactly as received). It accepts
 // standard and URL-safe base64, padded or not.

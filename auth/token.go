@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/keyhole-search/keyhole/query/filter"
 )
 
@@ -76,7 +74,7 @@ type tokenVerifier struct {
 	leeway      time.Duration
 	maxLifetime time.Duration
 	providers   map[string]*providerState // by issuer
-	cache       *lru.Cache[[sha256.Size]byte, *tokenEntry]
+	cache       *credCache[*tokenEntry]
 }
 
 // providerState is an identity provider with its restrictions compiled once.
@@ -146,11 +144,7 @@ func (v *Verifier) initTokens(opts *VerifierOptions) {
 	if size <= 0 {
 		size = DefaultTokenCacheSize
 	}
-	cache, err := lru.New[[sha256.Size]byte, *tokenEntry](size)
-	if err != nil {
-		panic("auth: " + err.Error())
-	}
-	t.cache = cache
+	t.cache = newCredCache[*tokenEntry](size)
 }
 
 func compileProvider(p Provider) *providerState {
@@ -193,16 +187,15 @@ func (v *Verifier) authenticateToken(ctx context.Context, token string, creds *C
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h := v.keyHash(token)
 	// A signing key changed while we verify replaces its entry: try again (a few times).
 	for range 3 {
-		if te, ok := v.tok.cache.Get(h); ok {
+		if te, ok := v.tok.cache.get(token); ok {
 			if v.fresh(te, &opts) {
 				v.cacheHits.Add(1)
 				return v.tokenVerdict(te, token, creds, &opts)
 			}
 			if te.signer != nil && te.signer.revoked.Load() {
-				v.tok.cache.Remove(h)
+				v.tok.cache.remove(token)
 			}
 		}
 		v.cacheMisses.Add(1)
@@ -213,11 +206,11 @@ func (v *Verifier) authenticateToken(ctx context.Context, token string, creds *C
 		if errors.Is(te.err, ErrInvalidRestrictions) {
 			v.log.Warn("token refused", "key_id", te.keyID, "reason", te.err.Error())
 		}
-		v.tok.cache.Add(h, te)
+		v.tok.cache.add(token, te)
 		if te.signer == nil || !te.signer.revoked.Load() {
 			return v.tokenVerdict(te, token, creds, &opts)
 		}
-		v.tok.cache.Remove(h)
+		v.tok.cache.remove(token)
 	}
 	return nil, refuse("", ErrTokenUnknownKey)
 }

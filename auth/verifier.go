@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Default cache sizes of a Verifier.
@@ -90,10 +88,11 @@ type Verifier struct {
 	now       func() time.Time
 	log       *slog.Logger
 
-	// secured caches what first sight of a signed secured key learnt, by SHA-256 of the key.
-	secured *lru.Cache[[sha256.Size]byte, *securedEntry]
-	// forged caches, by SHA-256 of the key, the store generation at which no parent signed it.
-	forged *lru.Cache[[sha256.Size]byte, uint64]
+	// secured caches what first sight of a signed secured key learnt.
+	secured *credCache[*securedEntry]
+	// forged caches the store generation at which no parent signed a secured key (and it was
+	// no stored key's value).
+	forged *credCache[uint64]
 
 	// cacheHits and cacheMisses count verdicts served from the secured-key and token caches
 	// (forged-key replays count as hits), and those that had to be verified afresh.
@@ -106,12 +105,18 @@ type Verifier struct {
 	macs  sync.Pool                   // of *macState
 }
 
-// securedEntry is the immutable verdict on a secured key whose signature verified.
+// securedEntry is the verdict on a secured key whose signature verified: immutable except
+// for checkedGen.
 type securedEntry struct {
 	parent *keyEntry
 	err    error     // a refusal that holds whatever the request (ErrInvalidRestrictions...)
 	c      *compiled // parent's restrictions, then the key's
 	acl    ACL
+	// checkedGen is 1 + the store generation at which the key was found to be no stored
+	// key's value (0: never): while the generation stays, a cached verdict answers without
+	// hashing the key for the stored-key lookup. (It is never the admin key: that was checked
+	// on first sight and the admin key does not change.)
+	checkedGen atomic.Uint64
 }
 
 // NewVerifier builds a Verifier. It panics when AdminKey is empty (a configuration error that
@@ -132,22 +137,14 @@ func NewVerifier(opts VerifierOptions) *Verifier {
 	if opts.ForgedCacheSize <= 0 {
 		opts.ForgedCacheSize = DefaultForgedCacheSize
 	}
-	secured, err := lru.New[[sha256.Size]byte, *securedEntry](opts.SecuredCacheSize)
-	if err != nil {
-		panic("auth: " + err.Error()) // only for a size <= 0, excluded above
-	}
-	forged, err := lru.New[[sha256.Size]byte, uint64](opts.ForgedCacheSize)
-	if err != nil {
-		panic("auth: " + err.Error())
-	}
 	v := &Verifier{
 		adminHash: sha256.Sum256([]byte(opts.AdminKey)),
 		appID:     opts.AppID,
 		store:     opts.Store,
 		now:       opts.Now,
 		log:       opts.Logger,
-		secured:   secured,
-		forged:    forged,
+		secured:   newCredCache[*securedEntry](opts.SecuredCacheSize),
+		forged:    newCredCache[uint64](opts.ForgedCacheSize),
 	}
 	v.macs.New = func() any { return newMACState() }
 	v.hot.Store(&[]*keyEntry{})
@@ -180,6 +177,16 @@ func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Princi
 	if creds.APIKey == "" || len(creds.APIKey) > MaxSecuredKeyLength {
 		return nil, refuse("", ErrInvalidCredentials)
 	}
+	var gen uint64
+	if v.store != nil {
+		// Read before the stored-key lookup: a later change voids what we learn below.
+		gen = v.store.Generation()
+		if len(creds.APIKey) >= minSecuredKeyLen {
+			if p, err, ok := v.cachedSecured(gen, &creds); ok {
+				return p, err
+			}
+		}
+	}
 	h := v.keyHash(creds.APIKey)
 	if subtle.ConstantTimeCompare(h[:], v.adminHash[:]) == 1 {
 		return Admin(), nil
@@ -195,7 +202,22 @@ func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Princi
 	if v.store == nil {
 		return nil, refuse("", ErrInvalidCredentials)
 	}
-	return v.authenticateSecured(ctx, h, &creds)
+	return v.authenticateSecured(ctx, gen, &creds)
+}
+
+// cachedSecured answers from the caches for a secured key seen before (ok false: not cached,
+// or the keys changed since: verify afresh). gen is the store's current generation.
+func (v *Verifier) cachedSecured(gen uint64, creds *Credentials) (p *Principal, err error, ok bool) {
+	if se, hit := v.secured.get(creds.APIKey); hit && se.checkedGen.Load() == gen+1 && !se.parent.revoked.Load() {
+		v.cacheHits.Add(1)
+		p, err = v.securedVerdict(se, creds)
+		return p, err, true
+	}
+	if g, hit := v.forged.get(creds.APIKey); hit && g == gen {
+		v.cacheHits.Add(1)
+		return nil, refuse("", ErrInvalidCredentials), true
+	}
+	return nil, nil, false
 }
 
 // keyHash returns the SHA-256 of a presented key, copying it into a pooled buffer rather than
@@ -234,18 +256,20 @@ func (v *Verifier) securedVerdict(se *securedEntry, creds *Credentials) (*Princi
 	}, nil
 }
 
-func (v *Verifier) authenticateSecured(ctx context.Context, h [sha256.Size]byte, creds *Credentials) (*Principal, error) {
+// authenticateSecured verifies a secured key that is no stored key's value at generation gen
+// (read before that was checked), using the cached verdict if any.
+func (v *Verifier) authenticateSecured(ctx context.Context, gen uint64, creds *Credentials) (*Principal, error) {
 	// A parent updated while we verify replaces its entry: try again (a few times at most).
 	for range 3 {
-		if se, ok := v.secured.Get(h); ok {
+		if se, ok := v.secured.get(creds.APIKey); ok {
 			if !se.parent.revoked.Load() {
 				v.cacheHits.Add(1)
+				se.checkedGen.Store(gen + 1)
 				return v.securedVerdict(se, creds)
 			}
-			v.secured.Remove(h) // the parent was deleted or updated: verify afresh
+			v.secured.remove(creds.APIKey) // the parent was deleted or updated: verify afresh
 		}
-		gen := v.store.Generation() // read before the candidates: a later change voids the verdict
-		if g, ok := v.forged.Get(h); ok && g == gen {
+		if g, ok := v.forged.get(creds.APIKey); ok && g == gen {
 			v.cacheHits.Add(1)
 			return nil, refuse("", ErrInvalidCredentials)
 		}
@@ -259,18 +283,19 @@ func (v *Verifier) authenticateSecured(ctx context.Context, h [sha256.Size]byte,
 			return nil, err
 		}
 		if parent == nil {
-			v.forged.Add(h, gen)
+			v.forged.add(creds.APIKey, gen)
 			return nil, refuse("", ErrInvalidCredentials)
 		}
 		se := v.verdict(parent, msg)
 		if errors.Is(se.err, ErrInvalidRestrictions) {
 			v.log.Warn("secured API key refused", "key_id", parent.key.ID, "reason", se.err.Error())
 		}
-		v.secured.Add(h, se)
+		se.checkedGen.Store(gen + 1)
+		v.secured.add(creds.APIKey, se)
 		if !parent.revoked.Load() {
 			return v.securedVerdict(se, creds)
 		}
-		v.secured.Remove(h) // the parent changed while we verified
+		v.secured.remove(creds.APIKey) // the parent changed while we verified
 	}
 	return nil, refuse("", ErrInvalidCredentials)
 }
