@@ -426,7 +426,7 @@ func (v *Verifier) signingKey(hdr tokenHeader, claims *tokenClaims, opts *TokenO
 	if hdr.Kid != nil {
 		id = *hdr.Kid
 	}
-	if raw, ok := claims.raw["apiKeyUid"]; ok && !isNull(raw) {
+	if raw, ok := claims.m.get("apiKeyUid"); ok && !isNull(raw) {
 		var uid string
 		if err := json.Unmarshal(raw, &uid); err != nil {
 			return nil, false, fmt.Errorf("%w: apiKeyUid is not a string", ErrTokenMalformed)
@@ -478,10 +478,10 @@ func mapJWTError(err error) error {
 	return ErrTokenMalformed
 }
 
-// tokenClaims are a token's claims as golang-jwt decodes them: every member kept raw (read
-// only once the signature verified), the time claims decoded for the validator.
+// tokenClaims are a token's claims, decoded once: every member kept raw (read only once the
+// signature verified), the time claims decoded for the validator.
 type tokenClaims struct {
-	raw           map[string]json.RawMessage
+	m             members
 	exp, nbf, iat *jwt.NumericDate
 	milliseconds  bool
 
@@ -489,19 +489,22 @@ type tokenClaims struct {
 	now         func() time.Time
 }
 
-// UnmarshalJSON keeps the members raw and decodes exp, nbf and iat.
-func (c *tokenClaims) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &c.raw); err != nil {
-		return err
-	}
-	if c.raw == nil {
+// UnmarshalJSON keeps the members raw and decodes exp, nbf and iat. (golang-jwt checked
+// that b is valid JSON.)
+func (c *tokenClaims) UnmarshalJSON(b []byte) error { return c.decode(b) }
+
+// decode reads the claims, which must be valid JSON (the fast path checks it first).
+func (c *tokenClaims) decode(b []byte) error {
+	m, ok := objectMembers(b)
+	if !ok {
 		return errors.New("claims are not an object")
 	}
-	for _, t := range []struct {
+	c.m = m
+	for _, t := range [...]struct {
 		name string
 		dst  **jwt.NumericDate
 	}{{"exp", &c.exp}, {"nbf", &c.nbf}, {"iat", &c.iat}} {
-		raw, ok := c.raw[t.name]
+		raw, ok := c.m.get(t.name)
 		if !ok || isNull(raw) {
 			continue
 		}
@@ -535,7 +538,7 @@ func (c *tokenClaims) GetSubject() (string, error) { return c.str("sub") }
 
 // GetAudience implements jwt.Claims.
 func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error) {
-	raw, ok := c.raw["aud"]
+	raw, ok := c.m.get("aud")
 	if !ok || isNull(raw) {
 		return nil, nil
 	}
@@ -567,7 +570,7 @@ func (c *tokenClaims) Validate() error {
 
 // str returns a string claim ("" when absent or null); another type is an error.
 func (c *tokenClaims) str(name string) (string, error) {
-	raw, ok := c.raw[name]
+	raw, ok := c.m.get(name)
 	if !ok || isNull(raw) {
 		return "", nil
 	}
@@ -590,7 +593,7 @@ func (v *Verifier) readTokenClaims(te *tokenEntry, claims *tokenClaims) error {
 	if te.sub, err = claims.str("sub"); err != nil {
 		return claimErr("sub", "not a string")
 	}
-	if raw, ok := claims.raw["public_key"]; ok && !isNull(raw) {
+	if raw, ok := claims.m.get("public_key"); ok && !isNull(raw) {
 		if te.publicKey, err = claims.str("public_key"); err != nil {
 			return claimErr("public_key", "not a string")
 		}
@@ -619,7 +622,7 @@ func (v *Verifier) readTokenClaims(te *tokenEntry, claims *tokenClaims) error {
 		}
 		base, te.acl = e.c, e.acl&readRights
 	}
-	rules, err := readRules(claims.raw)
+	rules, err := readRules(claims.m)
 	if err != nil {
 		return err
 	}
