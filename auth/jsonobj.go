@@ -27,35 +27,45 @@ func (ms members) get(name string) (json.RawMessage, bool) {
 
 // objectMembers reads the members of a JSON object as encoding/json would into a
 // map[string]json.RawMessage (names unescaped; of a repeated name, the last value), sorted by
-// name. b must be valid JSON (checked by the caller, or a value taken from a checked
-// document); ok is false when it is not an object. The values alias b.
+// name. ok is false, as json.Unmarshal would fail or give a nil map, when b is not a valid
+// JSON object (space around it allowed). The values alias b.
 func objectMembers(b []byte) (ms members, ok bool) {
+	ms, _, ok = readObject(b, make(members, 0, 8))
+	return ms, ok
+}
+
+// readObject is objectMembers appending to ms[:0] (so that a caller can offer an array of
+// its own), also returning how many members b has, repeats included.
+func readObject(b []byte, ms members) (_ members, n int, ok bool) {
+	ms = ms[:0]
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, false
+		return nil, 0, false
 	}
-	ms = make(members, 0, 8)
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return ms, true
+		if skipSpace(b, i+1) != len(b) {
+			return nil, 0, false
+		}
+		return ms, 0, true
 	}
 	for i < len(b) {
-		j := endOfString(b, i)
-		if j < 0 {
-			return nil, false
+		j, ok := validString(b, i)
+		if !ok {
+			return nil, 0, false
 		}
 		name, ok := unquote(b[i:j])
 		if !ok {
-			return nil, false
+			return nil, 0, false
 		}
 		i = skipSpace(b, j)
 		if i >= len(b) || b[i] != ':' {
-			return nil, false
+			return nil, 0, false
 		}
 		i = skipSpace(b, i+1)
-		k := endOfValue(b, i)
-		if k < 0 {
-			return nil, false
+		k, ok := validValue(b, i, 1)
+		if !ok {
+			return nil, 0, false
 		}
 		ms = append(ms, member{name: name, val: b[i:k]})
 		i = skipSpace(b, k)
@@ -63,11 +73,15 @@ func objectMembers(b []byte) (ms members, ok bool) {
 			i = skipSpace(b, i+1)
 			continue
 		}
-		if i < len(b) && b[i] == '}' {
+		if i < len(b) && b[i] == '}' && skipSpace(b, i+1) == len(b) {
 			break
 		}
-		return nil, false
+		return nil, 0, false
 	}
+	if i >= len(b) {
+		return nil, 0, false
+	}
+	n = len(ms)
 	// Sorted by name; of equal names the later one wins, as in a map.
 	slices.SortStableFunc(ms, func(a, b member) int { return strings.Compare(a.name, b.name) })
 	out := ms[:0]
@@ -77,7 +91,7 @@ func objectMembers(b []byte) (ms members, ok bool) {
 		}
 		out = append(out, m)
 	}
-	return out, true
+	return out, n, true
 }
 
 func skipSpace(b []byte, i int) int {
@@ -85,61 +99,6 @@ func skipSpace(b []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-// endOfString returns the index just after the string starting at b[i] ('"'), or -1.
-func endOfString(b []byte, i int) int {
-	if i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return -1
-}
-
-// endOfValue returns the index just after the value starting at b[i], or -1.
-func endOfValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		return endOfString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				j := endOfString(b, i)
-				if j < 0 {
-					return -1
-				}
-				i = j - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return -1
-	}
-	j := i
-	for j < len(b) && !strings.ContainsRune(",}] \t\r\n", rune(b[j])) {
-		j++
-	}
-	if j == i {
-		return -1
-	}
-	return j
 }
 
 // unquote decodes a JSON string (quotes included) as encoding/json does.
@@ -153,8 +112,13 @@ func unquote(q []byte) (string, bool) {
 				break
 			}
 		}
-		if plain && utf8.Valid(in) {
-			return string(in), true
+		if plain {
+			if s, ok := knownNames[string(in)]; ok {
+				return s, true // no copy of a claim name we read
+			}
+			if utf8.Valid(in) {
+				return string(in), true
+			}
 		}
 	}
 	var s string
@@ -162,4 +126,162 @@ func unquote(q []byte) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// knownNames are the claim and header names the verifier reads: unquote returns these strings
+// rather than a copy.
+var knownNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"alg", "kid", "typ", "cty", "crit", "exp", "nbf", "iat", "iss", "sub", "aud", "jti",
+		"apiKeyUid", "public_key", "filters", "facetFilters", "numericFilters", "tagFilters", "userToken",
+		"maxHitsPerQuery", "attributesToRetrieve", "searchParams", "restrictIndices", "searchRules", "rateLimit",
+		"validUntil", "restrictSources", "referers", "filter", "tokenType"} {
+		m[n] = n
+	}
+	for n := range tokenSearchParams {
+		m[n] = n
+	}
+	return m
+}()
+
+// maxJSONDepth is encoding/json's nesting limit.
+const maxJSONDepth = 10000
+
+// validValue checks the value at b[i] and returns the index after it.
+func validValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return validString(b, i)
+	case c == '{' || c == '[':
+		if depth >= maxJSONDepth {
+			return i, false
+		}
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == closer {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if c == '{' {
+				if i, ok = validString(b, i); !ok {
+					return i, false
+				}
+				if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
+					return i, false
+				}
+				i = skipSpace(b, i+1)
+			}
+			if i, ok = validValue(b, i, depth+1); !ok {
+				return i, false
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) {
+				return i, false
+			}
+			switch b[i] {
+			case ',':
+				i = skipSpace(b, i+1)
+			case closer:
+				return i + 1, true
+			default:
+				return i, false
+			}
+		}
+	case c == 't':
+		return validLiteral(b, i, "true")
+	case c == 'f':
+		return validLiteral(b, i, "false")
+	case c == 'n':
+		return validLiteral(b, i, "null")
+	}
+	return validNumber(b, i)
+}
+
+func validLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+// validString checks the string at b[i] (as encoding/json: no control characters, known
+// escapes; any other byte, valid UTF-8 or not).
+func validString(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c < 0x20:
+			return i, false
+		case c == '\\':
+			i++
+			if i >= len(b) {
+				return i, false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(b)-i < 5 {
+					return i, false
+				}
+				for _, h := range b[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return i, false
+					}
+				}
+				i += 4
+			default:
+				return i, false
+			}
+		}
+	}
+	return i, false
+}
+
+// validNumber checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at b[i].
+func validNumber(b []byte, i int) (int, bool) {
+	digits := func(i int) (int, bool) {
+		j := i
+		for j < len(b) && '0' <= b[j] && b[j] <= '9' {
+			j++
+		}
+		return j, j > i
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return i, false
+	}
+	var ok bool
+	if b[i] == '0' {
+		i++
+	} else if i, ok = digits(i); !ok {
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		if i, ok = digits(i + 1); !ok {
+			return i, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i, ok = digits(i); !ok {
+			return i, false
+		}
+	}
+	return i, true
 }

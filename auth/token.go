@@ -352,6 +352,14 @@ func isAsymmetric(alg string) bool {
 // header, family, key, signature, standard claims, then reads the claims into restrictions.
 // It returns the key id involved (for the refusal) with any error.
 func (v *Verifier) verifyToken(token string, opts *TokenOptions) (*tokenEntry, string, error) {
+	if te, ok := v.fastVerifyHS(token, opts); ok {
+		return te, te.keyID, nil
+	}
+	return v.verifyTokenJWT(token, opts)
+}
+
+// verifyTokenJWT is verifyToken with golang-jwt: every algorithm, and every refusal.
+func (v *Verifier) verifyTokenJWT(token string, opts *TokenOptions) (*tokenEntry, string, error) {
 	hdr, err := readHeader(token)
 	if err != nil {
 		return nil, "", err
@@ -405,6 +413,12 @@ func (v *Verifier) verifyToken(token string, opts *TokenOptions) (*tokenEntry, s
 		}
 		return nil, te.keyID, mapJWTError(err)
 	}
+	v.fillEntry(te, claims)
+	return te, te.keyID, nil
+}
+
+// fillEntry completes the entry of a token whose signature and time claims verified.
+func (v *Verifier) fillEntry(te *tokenEntry, claims *tokenClaims) {
 	te.verifiedAt = v.now()
 	te.exp = claims.exp.Time
 	if claims.iat != nil {
@@ -413,7 +427,6 @@ func (v *Verifier) verifyToken(token string, opts *TokenOptions) (*tokenEntry, s
 	if err := v.readTokenClaims(te, claims); err != nil {
 		te.err = err
 	}
-	return te, te.keyID, nil
 }
 
 // signingKey finds the live stored key that must have signed an HS* token: the one its kid
@@ -482,7 +495,9 @@ func mapJWTError(err error) error {
 // signature verified), the time claims decoded for the validator.
 type tokenClaims struct {
 	m             members
-	exp, nbf, iat *jwt.NumericDate
+	exp, nbf, iat *jwt.NumericDate // nil or into times
+	times         [3]jwt.NumericDate
+	arr           [12]member // backs m for most tokens
 	milliseconds  bool
 
 	maxLifetime time.Duration
@@ -495,12 +510,12 @@ func (c *tokenClaims) UnmarshalJSON(b []byte) error { return c.decode(b) }
 
 // decode reads the claims, which must be valid JSON (the fast path checks it first).
 func (c *tokenClaims) decode(b []byte) error {
-	m, ok := objectMembers(b)
+	m, _, ok := readObject(b, c.arr[:0])
 	if !ok {
 		return errors.New("claims are not an object")
 	}
 	c.m = m
-	for _, t := range [...]struct {
+	for i, t := range [...]struct {
 		name string
 		dst  **jwt.NumericDate
 	}{{"exp", &c.exp}, {"nbf", &c.nbf}, {"iat", &c.iat}} {
@@ -516,7 +531,9 @@ func (c *tokenClaims) decode(b []byte) error {
 			c.milliseconds = true
 			f = maxTimeClaim // refused by Validate; keep the time in range meanwhile
 		}
-		*t.dst = jwt.NewNumericDate(time.Unix(int64(f), int64((f-float64(int64(f)))*1e9)))
+		// As jwt.NewNumericDate, without an allocation each.
+		c.times[i] = jwt.NumericDate{Time: time.Unix(int64(f), int64((f-float64(int64(f)))*1e9)).Truncate(jwt.TimePrecision)}
+		*t.dst = &c.times[i]
 	}
 	return nil
 }
