@@ -24,9 +24,14 @@ const inlineCredMax = 1024
 // inlineCredMax are kept (and compared) as their SHA-256 instead, which bounds the memory a
 // full cache holds.
 type credCache[V any] struct {
-	seed maphash.Seed
+	seed maphash.Seed // shared by a Verifier's caches: one credKey serves all
 	lru  *lru.Cache[uint64, credEntry[V]]
 }
+
+// credKey is what a credCache is keyed by: a seeded hash of the credential.
+type credKey uint64
+
+func newCredKey(seed maphash.Seed, cred string) credKey { return credKey(maphash.String(seed, cred)) }
 
 type credEntry[V any] struct {
 	cred   string            // the credential, when at most inlineCredMax bytes
@@ -35,15 +40,15 @@ type credEntry[V any] struct {
 }
 
 // newCredCache returns a cache of at most size entries (size > 0).
-func newCredCache[V any](size int) *credCache[V] {
+func newCredCache[V any](size int, seed maphash.Seed) *credCache[V] {
 	c, err := lru.New[uint64, credEntry[V]](size)
 	if err != nil {
 		panic("auth: " + err.Error()) // only for a size <= 0, excluded by callers
 	}
-	return &credCache[V]{seed: maphash.MakeSeed(), lru: c}
+	return &credCache[V]{seed: seed, lru: c}
 }
 
-func (c *credCache[V]) key(cred string) uint64 { return maphash.String(c.seed, cred) }
+func (c *credCache[V]) key(cred string) credKey { return newCredKey(c.seed, cred) }
 
 // matches reports, in time that depends only on the lengths, whether e is cred's entry.
 func (e *credEntry[V]) matches(cred string) bool {
@@ -58,8 +63,11 @@ func (e *credEntry[V]) matches(cred string) bool {
 }
 
 // get returns cred's value, if cached (and marks it recently used).
-func (c *credCache[V]) get(cred string) (V, bool) {
-	e, ok := c.lru.Get(c.key(cred))
+func (c *credCache[V]) get(cred string) (V, bool) { return c.getKey(c.key(cred), cred) }
+
+// getKey is get with cred's key at hand.
+func (c *credCache[V]) getKey(k credKey, cred string) (V, bool) {
+	e, ok := c.lru.Get(uint64(k))
 	if !ok || !e.matches(cred) {
 		var zero V
 		return zero, false
@@ -68,19 +76,22 @@ func (c *credCache[V]) get(cred string) (V, bool) {
 }
 
 // add caches cred's value (replacing any entry with the same hash).
-func (c *credCache[V]) add(cred string, v V) {
+func (c *credCache[V]) add(cred string, v V) { c.addKey(c.key(cred), cred, v) }
+
+// addKey is add with cred's key at hand.
+func (c *credCache[V]) addKey(k credKey, cred string, v V) {
 	e := credEntry[V]{val: v}
 	if len(cred) > inlineCredMax {
 		e.digest = sha256.Sum256([]byte(cred))
 	} else {
 		e.cred = cred
 	}
-	c.lru.Add(c.key(cred), e)
+	c.lru.Add(uint64(k), e)
 }
 
 // remove drops cred's entry, if cached (never another credential's).
 func (c *credCache[V]) remove(cred string) {
-	k := c.key(cred)
+	k := uint64(c.key(cred))
 	if e, ok := c.lru.Peek(k); ok && e.matches(cred) {
 		c.lru.Remove(k)
 	}

@@ -2,12 +2,13 @@ package auth
 
 import (
 	"errors"
+	"hash/maphash"
 	"strings"
 	"testing"
 )
 
 func TestCredCache(t *testing.T) {
-	c := newCredCache[int](4)
+	c := newCredCache[int](4, maphash.MakeSeed())
 	long := strings.Repeat("x", inlineCredMax+1)
 	c.add("a-credential", 1)
 	c.add(long, 2)
@@ -24,12 +25,12 @@ func TestCredCache(t *testing.T) {
 	}
 	// A colliding hash (simulated: another credential's entry under this one's key) is a miss,
 	// and remove leaves the other credential's entry alone.
-	c.lru.Add(c.key("victim"), credEntry[int]{cred: "attacker", val: 3})
+	c.lru.Add(uint64(c.key("victim")), credEntry[int]{cred: "attacker", val: 3})
 	if _, ok := c.get("victim"); ok {
 		t.Fatal("a colliding entry answered for another credential")
 	}
 	c.remove("victim")
-	if _, ok := c.lru.Peek(c.key("victim")); !ok {
+	if _, ok := c.lru.Peek(uint64(c.key("victim"))); !ok {
 		t.Fatal("remove dropped another credential's entry")
 	}
 	c.remove("a-credential")

@@ -144,7 +144,7 @@ func (v *Verifier) initTokens(opts *VerifierOptions) {
 	if size <= 0 {
 		size = DefaultTokenCacheSize
 	}
-	t.cache = newCredCache[*tokenEntry](size)
+	t.cache = newCredCache[*tokenEntry](size, v.seed)
 }
 
 func compileProvider(p Provider) *providerState {

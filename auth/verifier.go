@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -88,6 +89,8 @@ type Verifier struct {
 	now       func() time.Time
 	log       *slog.Logger
 
+	seed maphash.Seed // of the credential caches
+
 	// secured caches what first sight of a signed secured key learnt.
 	secured *credCache[*securedEntry]
 	// forged caches the store generation at which no parent signed a secured key (and it was
@@ -143,9 +146,10 @@ func NewVerifier(opts VerifierOptions) *Verifier {
 		store:     opts.Store,
 		now:       opts.Now,
 		log:       opts.Logger,
-		secured:   newCredCache[*securedEntry](opts.SecuredCacheSize),
-		forged:    newCredCache[uint64](opts.ForgedCacheSize),
+		seed:      maphash.MakeSeed(),
 	}
+	v.secured = newCredCache[*securedEntry](opts.SecuredCacheSize, v.seed)
+	v.forged = newCredCache[uint64](opts.ForgedCacheSize, v.seed)
 	v.macs.New = func() any { return newMACState() }
 	v.hot.Store(&[]*keyEntry{})
 	v.initTokens(&opts)
@@ -178,11 +182,13 @@ func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Princi
 		return nil, refuse("", ErrInvalidCredentials)
 	}
 	var gen uint64
+	var k credKey
 	if v.store != nil {
 		// Read before the stored-key lookup: a later change voids what we learn below.
 		gen = v.store.Generation()
+		k = newCredKey(v.seed, creds.APIKey)
 		if len(creds.APIKey) >= minSecuredKeyLen {
-			if p, err, ok := v.cachedSecured(gen, &creds); ok {
+			if p, err, ok := v.cachedSecured(k, gen, &creds); ok {
 				return p, err
 			}
 		}
@@ -202,18 +208,18 @@ func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Princi
 	if v.store == nil {
 		return nil, refuse("", ErrInvalidCredentials)
 	}
-	return v.authenticateSecured(ctx, gen, &creds)
+	return v.authenticateSecured(ctx, k, gen, &creds)
 }
 
 // cachedSecured answers from the caches for a secured key seen before (ok false: not cached,
 // or the keys changed since: verify afresh). gen is the store's current generation.
-func (v *Verifier) cachedSecured(gen uint64, creds *Credentials) (p *Principal, err error, ok bool) {
-	if se, hit := v.secured.get(creds.APIKey); hit && se.checkedGen.Load() == gen+1 && !se.parent.revoked.Load() {
+func (v *Verifier) cachedSecured(k credKey, gen uint64, creds *Credentials) (p *Principal, err error, ok bool) {
+	if se, hit := v.secured.getKey(k, creds.APIKey); hit && se.checkedGen.Load() == gen+1 && !se.parent.revoked.Load() {
 		v.cacheHits.Add(1)
 		p, err = v.securedVerdict(se, creds)
 		return p, err, true
 	}
-	if g, hit := v.forged.get(creds.APIKey); hit && g == gen {
+	if g, hit := v.forged.getKey(k, creds.APIKey); hit && g == gen {
 		v.cacheHits.Add(1)
 		return nil, refuse("", ErrInvalidCredentials), true
 	}
@@ -257,11 +263,11 @@ func (v *Verifier) securedVerdict(se *securedEntry, creds *Credentials) (*Princi
 }
 
 // authenticateSecured verifies a secured key that is no stored key's value at generation gen
-// (read before that was checked), using the cached verdict if any.
-func (v *Verifier) authenticateSecured(ctx context.Context, gen uint64, creds *Credentials) (*Principal, error) {
+// (read before that was checked), using the cached verdict if any. k is its credKey.
+func (v *Verifier) authenticateSecured(ctx context.Context, k credKey, gen uint64, creds *Credentials) (*Principal, error) {
 	// A parent updated while we verify replaces its entry: try again (a few times at most).
 	for range 3 {
-		if se, ok := v.secured.get(creds.APIKey); ok {
+		if se, ok := v.secured.getKey(k, creds.APIKey); ok {
 			if !se.parent.revoked.Load() {
 				v.cacheHits.Add(1)
 				se.checkedGen.Store(gen + 1)
@@ -269,29 +275,38 @@ func (v *Verifier) authenticateSecured(ctx context.Context, gen uint64, creds *C
 			}
 			v.secured.remove(creds.APIKey) // the parent was deleted or updated: verify afresh
 		}
-		if g, ok := v.forged.get(creds.APIKey); ok && g == gen {
+		if g, ok := v.forged.getKey(k, creds.APIKey); ok && g == gen {
 			v.cacheHits.Add(1)
 			return nil, refuse("", ErrInvalidCredentials)
 		}
 		v.cacheMisses.Add(1)
-		sig, msg, ok := decodeSecured(creds.APIKey)
+		m := v.macs.Get().(*macState)
+		if need := 2 * len(creds.APIKey); cap(m.dec) < need { // the text and what it decodes to
+			m.dec = make([]byte, need)
+		}
+		sig, msg, ok := decodeSecuredInto(creds.APIKey, m.dec) // msg aliases m.dec until Put
 		if !ok {
+			v.macs.Put(m)
 			return nil, refuse("", ErrInvalidCredentials)
 		}
-		parent, err := v.findParent(ctx, &sig, msg)
+		parent, err := v.findParent(ctx, m, &sig, msg)
+		var se *securedEntry
+		if parent != nil {
+			se = v.verdict(parent, msg) // copies what it keeps of msg
+		}
+		v.macs.Put(m)
 		if err != nil {
 			return nil, err
 		}
 		if parent == nil {
-			v.forged.add(creds.APIKey, gen)
+			v.forged.addKey(k, creds.APIKey, gen)
 			return nil, refuse("", ErrInvalidCredentials)
 		}
-		se := v.verdict(parent, msg)
 		if errors.Is(se.err, ErrInvalidRestrictions) {
 			v.log.Warn("secured API key refused", "key_id", parent.key.ID, "reason", se.err.Error())
 		}
 		se.checkedGen.Store(gen + 1)
-		v.secured.add(creds.APIKey, se)
+		v.secured.addKey(k, creds.APIKey, se)
 		if !parent.revoked.Load() {
 			return v.securedVerdict(se, creds)
 		}
@@ -323,9 +338,7 @@ func (v *Verifier) verdict(parent *keyEntry, msg []byte) *securedEntry {
 
 // findParent returns the live stored key whose HMAC of msg is sig, or nil. It tries the
 // recently successful parents first, then every other key; the admin key is never tried.
-func (v *Verifier) findParent(ctx context.Context, sig *[sha256.Size]byte, msg []byte) (*keyEntry, error) {
-	m := v.macs.Get().(*macState)
-	defer v.macs.Put(m)
+func (v *Verifier) findParent(ctx context.Context, m *macState, sig *[sha256.Size]byte, msg []byte) (*keyEntry, error) {
 	hot := *v.hot.Load()
 	for _, e := range hot {
 		if v.signedBy(m, e, sig, msg) {
