@@ -183,12 +183,16 @@ func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Princi
 	}
 	var gen uint64
 	var k credKey
+	var cached *securedEntry
 	if v.store != nil {
 		// Read before the stored-key lookup: a later change voids what we learn below.
 		gen = v.store.Generation()
 		k = newCredKey(v.seed, creds.APIKey)
 		if len(creds.APIKey) >= minSecuredKeyLen {
-			if p, err, ok := v.cachedSecured(k, gen, &creds); ok {
+			var p *Principal
+			var err error
+			var ok bool
+			if p, err, cached, ok = v.cachedSecured(k, gen, &creds); ok {
 				return p, err
 			}
 		}
@@ -208,22 +212,28 @@ func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Princi
 	if v.store == nil {
 		return nil, refuse("", ErrInvalidCredentials)
 	}
-	return v.authenticateSecured(ctx, k, gen, &creds)
+	return v.authenticateSecured(ctx, k, gen, &creds, cached)
 }
 
 // cachedSecured answers from the caches for a secured key seen before (ok false: not cached,
-// or the keys changed since: verify afresh). gen is the store's current generation.
-func (v *Verifier) cachedSecured(k credKey, gen uint64, creds *Credentials) (p *Principal, err error, ok bool) {
-	if se, hit := v.secured.getKey(k, creds.APIKey); hit && se.checkedGen.Load() == gen+1 && !se.parent.revoked.Load() {
+// or the keys changed since: verify afresh, starting from se when it is not nil: the cached
+// verdict, to use once the key is known to be no stored key's value). gen is the store's
+// current generation.
+func (v *Verifier) cachedSecured(k credKey, gen uint64, creds *Credentials) (p *Principal, err error, se *securedEntry, ok bool) {
+	se, hit := v.secured.getKey(k, creds.APIKey)
+	if hit && se.checkedGen.Load() == gen+1 && !se.parent.revoked.Load() {
 		v.cacheHits.Add(1)
 		p, err = v.securedVerdict(se, creds)
-		return p, err, true
+		return p, err, nil, true
+	}
+	if hit {
+		return nil, nil, se, false // (never forged too: a signed key is never cached as forged)
 	}
 	if g, hit := v.forged.getKey(k, creds.APIKey); hit && g == gen {
 		v.cacheHits.Add(1)
-		return nil, refuse("", ErrInvalidCredentials), true
+		return nil, refuse("", ErrInvalidCredentials), nil, true
 	}
-	return nil, nil, false
+	return nil, nil, nil, false
 }
 
 // keyHash returns the SHA-256 of a presented key, copying it into a pooled buffer rather than
@@ -263,21 +273,28 @@ func (v *Verifier) securedVerdict(se *securedEntry, creds *Credentials) (*Princi
 }
 
 // authenticateSecured verifies a secured key that is no stored key's value at generation gen
-// (read before that was checked), using the cached verdict if any. k is its credKey.
-func (v *Verifier) authenticateSecured(ctx context.Context, k credKey, gen uint64, creds *Credentials) (*Principal, error) {
+// (read before that was checked). k is its credKey. The caches were just looked up (by
+// cachedSecured, whose cached verdict, if any, is given): the first try does not look again.
+func (v *Verifier) authenticateSecured(ctx context.Context, k credKey, gen uint64, creds *Credentials, cached *securedEntry) (*Principal, error) {
 	// A parent updated while we verify replaces its entry: try again (a few times at most).
-	for range 3 {
-		if se, ok := v.secured.getKey(k, creds.APIKey); ok {
-			if !se.parent.revoked.Load() {
+	for try := range 3 {
+		ce, ok := cached, cached != nil
+		if try > 0 {
+			ce, ok = v.secured.getKey(k, creds.APIKey)
+		}
+		if ok {
+			if !ce.parent.revoked.Load() {
 				v.cacheHits.Add(1)
-				se.checkedGen.Store(gen + 1)
-				return v.securedVerdict(se, creds)
+				ce.checkedGen.Store(gen + 1)
+				return v.securedVerdict(ce, creds)
 			}
 			v.secured.remove(creds.APIKey) // the parent was deleted or updated: verify afresh
 		}
-		if g, ok := v.forged.getKey(k, creds.APIKey); ok && g == gen {
-			v.cacheHits.Add(1)
-			return nil, refuse("", ErrInvalidCredentials)
+		if try > 0 {
+			if g, ok := v.forged.getKey(k, creds.APIKey); ok && g == gen {
+				v.cacheHits.Add(1)
+				return nil, refuse("", ErrInvalidCredentials)
+			}
 		}
 		v.cacheMisses.Add(1)
 		m := v.macs.Get().(*macState)
@@ -325,12 +342,12 @@ func (v *Verifier) verdict(parent *keyEntry, msg []byte) *securedEntry {
 	case parent.acl&ACLSearch == 0:
 		se.err = ErrParentNotSearch
 	default:
-		l, err := parseParams(string(msg))
-		if err != nil {
+		var l layer
+		if err := l.parseParams(string(msg)); err != nil {
 			se.err = fmt.Errorf("%w: %v", ErrInvalidRestrictions, err)
 			break
 		}
-		se.c = apply(parent.c, l)
+		se.c = apply(parent.c, &l)
 		se.acl = parent.acl & readRights
 	}
 	return se
