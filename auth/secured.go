@@ -116,14 +116,17 @@ func newMACState() *macState { return &macState{h: sha256.New()} }
 
 // mac returns HMAC-SHA256(e's key, msg): the inner state resumed, msg absorbed, then the
 // outer state resumed and the inner digest absorbed. Equal to crypto/hmac (tested).
-func (m *macState) mac(e *keyEntry, msg []byte) []byte {
+func (m *macState) mac(e *keyEntry, msg []byte) []byte { return m.macStates(e.inner, e.outer, msg) }
+
+// macStates is mac from the pad states themselves.
+func (m *macState) macStates(inner, outer, msg []byte) []byte {
 	u := m.h.(encoding.BinaryUnmarshaler)
-	if err := u.UnmarshalBinary(e.inner); err != nil {
+	if err := u.UnmarshalBinary(inner); err != nil {
 		panic("auth: sha256 state does not unmarshal: " + err.Error())
 	}
 	m.h.Write(msg)
 	in := m.h.Sum(m.inner[:0])
-	if err := u.UnmarshalBinary(e.outer); err != nil {
+	if err := u.UnmarshalBinary(outer); err != nil {
 		panic("auth: sha256 state does not unmarshal: " + err.Error())
 	}
 	m.h.Write(in)

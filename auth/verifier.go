@@ -354,7 +354,7 @@ func (v *Verifier) verdict(parent *keyEntry, msg []byte) *securedEntry {
 }
 
 // findParent returns the live stored key whose HMAC of msg is sig, or nil. It tries the
-// recently successful parents first, then every other key; the admin key is never tried.
+// recently successful parents first, then every key; the admin key is never a parent.
 func (v *Verifier) findParent(ctx context.Context, m *macState, sig *[sha256.Size]byte, msg []byte) (*keyEntry, error) {
 	hot := *v.hot.Load()
 	for _, e := range hot {
@@ -363,16 +363,16 @@ func (v *Verifier) findParent(ctx context.Context, m *macState, sig *[sha256.Siz
 			return e, nil
 		}
 	}
-	for i, e := range v.store.candidates() {
+	cs := v.store.candidateSet()
+	for i, e := range cs.entries {
 		if i%ctxCheckEvery == ctxCheckEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if isHot(hot, e) {
-			continue
-		}
-		if v.signedBy(m, e, sig, msg) {
+		inner, outer := cs.state(i)
+		// (The hot parents are tried again: skipping them would read each entry.)
+		if hmac.Equal(m.macStates(inner, outer, msg), sig[:]) && v.canSign(e) {
 			v.promote(e)
 			return e, nil
 		}
@@ -380,20 +380,15 @@ func (v *Verifier) findParent(ctx context.Context, m *macState, sig *[sha256.Siz
 	return nil, nil
 }
 
+// signedBy reports whether e, a live key other than the admin key, signed msg with sig.
 func (v *Verifier) signedBy(m *macState, e *keyEntry, sig *[sha256.Size]byte, msg []byte) bool {
-	if e.revoked.Load() || e.hash == v.adminHash {
-		return false
-	}
-	return hmac.Equal(m.mac(e, msg), sig[:])
+	return hmac.Equal(m.mac(e, msg), sig[:]) && v.canSign(e)
 }
 
-func isHot(hot []*keyEntry, e *keyEntry) bool {
-	for _, h := range hot {
-		if h == e {
-			return true
-		}
-	}
-	return false
+// canSign reports whether e may be a parent: live, and not the admin key. (Checked only once
+// the MAC matched, so that trying every key reads only their pad states.)
+func (v *Verifier) canSign(e *keyEntry) bool {
+	return !e.revoked.Load() && e.hash != v.adminHash
 }
 
 // promote moves e to the front of the hot parents (dropping revoked ones and the oldest).
