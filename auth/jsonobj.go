@@ -113,7 +113,7 @@ func unquote(q []byte) (string, bool) {
 			}
 		}
 		if plain {
-			if s, ok := knownNames[string(in)]; ok {
+			if s, ok := knownName(in); ok {
 				return s, true // no copy of a claim name we read
 			}
 			if utf8.Valid(in) {
@@ -128,21 +128,71 @@ func unquote(q []byte) (string, bool) {
 	return s, true
 }
 
-// knownNames are the claim and header names the verifier reads: unquote returns these strings
-// rather than a copy.
-var knownNames = func() map[string]string {
-	m := map[string]string{}
-	for _, n := range []string{"alg", "kid", "typ", "cty", "crit", "exp", "nbf", "iat", "iss", "sub", "aud", "jti",
-		"apiKeyUid", "public_key", "filters", "facetFilters", "numericFilters", "tagFilters", "userToken",
-		"maxHitsPerQuery", "attributesToRetrieve", "searchParams", "restrictIndices", "searchRules", "rateLimit",
-		"validUntil", "restrictSources", "referers", "filter", "tokenType"} {
-		m[n] = n
+// knownName returns the claim or header name in, when it is one the verifier reads, without
+// copying it (a switch on string(in) does not allocate).
+func knownName(in []byte) (string, bool) {
+	switch string(in) {
+	case "alg":
+		return "alg", true
+	case "kid":
+		return "kid", true
+	case "typ":
+		return "typ", true
+	case "cty":
+		return "cty", true
+	case "exp":
+		return "exp", true
+	case "nbf":
+		return "nbf", true
+	case "iat":
+		return "iat", true
+	case "iss":
+		return "iss", true
+	case "sub":
+		return "sub", true
+	case "aud":
+		return "aud", true
+	case "jti":
+		return "jti", true
+	case "apiKeyUid":
+		return "apiKeyUid", true
+	case "public_key":
+		return "public_key", true
+	case "filters":
+		return "filters", true
+	case "facetFilters":
+		return "facetFilters", true
+	case "numericFilters":
+		return "numericFilters", true
+	case "tagFilters":
+		return "tagFilters", true
+	case "userToken":
+		return "userToken", true
+	case "maxHitsPerQuery":
+		return "maxHitsPerQuery", true
+	case "attributesToRetrieve":
+		return "attributesToRetrieve", true
+	case "searchParams":
+		return "searchParams", true
+	case "restrictIndices":
+		return "restrictIndices", true
+	case "searchRules":
+		return "searchRules", true
+	case "rateLimit":
+		return "rateLimit", true
+	case "validUntil":
+		return "validUntil", true
+	case "restrictSources":
+		return "restrictSources", true
+	case "referers":
+		return "referers", true
+	case "filter":
+		return "filter", true
+	case "hitsPerPage":
+		return "hitsPerPage", true
 	}
-	for n := range tokenSearchParams {
-		m[n] = n
-	}
-	return m
-}()
+	return "", false
+}
 
 // maxJSONDepth is encoding/json's nesting limit.
 const maxJSONDepth = 10000

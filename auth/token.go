@@ -639,8 +639,8 @@ func (v *Verifier) readTokenClaims(te *tokenEntry, claims *tokenClaims) error {
 		}
 		base, te.acl = e.c, e.acl&readRights
 	}
-	rules, err := readRules(claims.m)
-	if err != nil {
+	var rules tokenRules
+	if err := rules.read(claims.m); err != nil {
 		return err
 	}
 	te.c = rules.compile(base, te.sub)

@@ -54,20 +54,19 @@ type tokenRules struct {
 	seen         uint8 // seenUserToken... : given at the top level or in searchParams
 }
 
-// readRules reads the restriction claims of a verified token. A claim of the wrong type is
+// read reads the restriction claims of a verified token into r. A claim of the wrong type is
 // an ErrInvalidRestrictions naming it.
-func readRules(claims members) (*tokenRules, error) {
-	r := &tokenRules{}
+func (r *tokenRules) read(claims members) error {
 	for _, m := range claims { // sorted by name: the same token always gives the same tree
 		if isNull(m.val) {
 			continue
 		}
 		if err := r.claim(m.name, m.val, false); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	r.l.filter = filter.Conj(r.filters...)
-	return r, nil
+	return nil
 }
 
 // claim reads one claim; inParams says it is a member of "searchParams".
@@ -143,7 +142,8 @@ func (r *tokenRules) claim(name string, val json.RawMessage, inParams bool) erro
 		if inParams {
 			return claimErr(label, "not allowed inside searchParams")
 		}
-		params, ok := objectMembers(val)
+		var arr [8]member
+		params, _, ok := readObject(val, arr[:0])
 		if !ok {
 			return claimErr(label, "not an object")
 		}
@@ -239,7 +239,8 @@ func (r *tokenRules) readSearchRules(val json.RawMessage) error {
 		r.addUnscoped(list)
 		return nil
 	}
-	rules, ok := objectMembers(val) // sorted: a stable order
+	var arr, objArr [8]member
+	rules, _, ok := readObject(val, arr[:0]) // sorted: a stable order
 	if !ok {
 		return claimErr(name, "not a list of index patterns or an object")
 	}
@@ -257,7 +258,7 @@ func (r *tokenRules) readSearchRules(val json.RawMessage) error {
 		patterns = append(patterns, p)
 		var f filter.Node
 		if !isNull(rule) {
-			obj, ok := objectMembers(rule)
+			obj, _, ok := readObject(rule, objArr[:0])
 			if !ok {
 				return claimErr(name, "a rule is not an object or null")
 			}
