@@ -31,6 +31,10 @@ const firstSightPool = 4 * DefaultSecuredCacheSize
 //	BenchmarkToken/first-sight-HS256             a valid HS256 token never seen (kid names its key)
 //	BenchmarkToken/cached                        the same token again: a cached verdict
 //
+// The first-sight credentials share their filters (as tokens re-minted for one user or keys
+// minted for one tenant do), which the verifier parses once; the ".../unique-filters" variants
+// give each credential filters of its own, for information.
+//
 // Each also reports cpu-ns/op, the CPU time of its own thread per operation, steadier than
 // ns/op on a shared machine.
 
@@ -70,14 +74,18 @@ func benchMessage(i int) string {
 	return fmt.Sprintf("filters=team%%3A123&restrictIndices=products&userToken=user-%d&validUntil=%d", i, fixtureNow+3600)
 }
 
+func benchMessageUnique(i int) string {
+	return fmt.Sprintf("filters=team%%3A%d&restrictIndices=products&userToken=user-%d&validUntil=%d", i, i, fixtureNow+3600)
+}
+
 func BenchmarkSecuredKey(b *testing.B) {
 	ctx := context.Background()
-	firstSight := func(hot bool) func(b *testing.B) {
+	firstSight := func(hot bool, msg func(int) string) func(b *testing.B) {
 		return func(b *testing.B) {
 			v, parent := benchVerifier(b, hot)
 			keys := make([]string, min(b.N, firstSightPool))
 			for i := range keys {
-				keys[i] = sign(parent, benchMessage(i))
+				keys[i] = sign(parent, msg(i))
 			}
 			hotList := v.hot.Load()
 			b.ReportAllocs()
@@ -93,8 +101,9 @@ func BenchmarkSecuredKey(b *testing.B) {
 			}
 		}
 	}
-	b.Run("first-sight/hot-parent", firstSight(true))
-	b.Run("first-sight/cold-parent", firstSight(false))
+	b.Run("first-sight/hot-parent", firstSight(true, benchMessage))
+	b.Run("first-sight/cold-parent", firstSight(false, benchMessage))
+	b.Run("first-sight/hot-parent/unique-filters", firstSight(true, benchMessageUnique))
 	b.Run("cached", func(b *testing.B) {
 		v, parent := benchVerifier(b, true)
 		creds := Credentials{APIKey: sign(parent, benchMessage(0))}
@@ -156,25 +165,31 @@ func BenchmarkToken(b *testing.B) {
 		clock, s, k := benchStore(b)
 		return newTestVerifier(s, clock), k
 	}
-	claims := func(i int) jwt.MapClaims {
+	claimsOf := func(i int, filters, rule string) jwt.MapClaims {
 		return jwt.MapClaims{"sub": fmt.Sprintf("user-%d", i), "jti": fmt.Sprintf("jti-%d", i), "iat": fixtureNow,
-			"exp": fixtureNow + 3600, "filters": "team:123", "searchRules": map[string]any{"products": map[string]any{"filter": "a = 1"}}}
+			"exp": fixtureNow + 3600, "filters": filters, "searchRules": map[string]any{"products": map[string]any{"filter": rule}}}
 	}
-	b.Run("first-sight-HS256", func(b *testing.B) {
-		v, k := setup(b)
-		toks := make([]string, min(b.N, firstSightPool))
-		for i := range toks {
-			toks[i] = MustSign(b, jwt.SigningMethodHS256, []byte(k.Value), k.ID, claims(i))
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		defer threadCPU(b)()
-		for i := range b.N {
-			if _, err := v.Authenticate(ctx, Credentials{Token: toks[i%len(toks)]}); err != nil {
-				b.Fatal(err)
+	claims := func(i int) jwt.MapClaims { return claimsOf(i, "team:123", "a = 1") }
+	unique := func(i int) jwt.MapClaims { return claimsOf(i, fmt.Sprintf("team:%d", i), fmt.Sprintf("a = %d", i)) }
+	firstSight := func(claims func(int) jwt.MapClaims) func(b *testing.B) {
+		return func(b *testing.B) {
+			v, k := setup(b)
+			toks := make([]string, min(b.N, firstSightPool))
+			for i := range toks {
+				toks[i] = MustSign(b, jwt.SigningMethodHS256, []byte(k.Value), k.ID, claims(i))
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			defer threadCPU(b)()
+			for i := range b.N {
+				if _, err := v.Authenticate(ctx, Credentials{Token: toks[i%len(toks)]}); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
-	})
+	}
+	b.Run("first-sight-HS256", firstSight(claims))
+	b.Run("first-sight-HS256/unique-filters", firstSight(unique))
 	b.Run("cached", func(b *testing.B) {
 		v, k := setup(b)
 		creds := Credentials{Token: MustSign(b, jwt.SigningMethodHS256, []byte(k.Value), k.ID, claims(0))}

@@ -3,8 +3,11 @@ package auth
 import (
 	"errors"
 	"hash/maphash"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/keyhole-search/keyhole/query/filter"
 )
 
 func TestCredCache(t *testing.T) {
@@ -93,5 +96,53 @@ func TestSecuredCacheFollowsTheStore(t *testing.T) {
 	MustAuth(t, f.v, Credentials{APIKey: forged})
 	if h, _ := f.v.CacheStats(); h != hits+2 {
 		t.Fatalf("cache hits = %d, want %d", h, hits+2)
+	}
+}
+
+func TestFilterCache(t *testing.T) {
+	fc := newFilterCache()
+	calls := 0
+	parse := func(s string) (filter.Node, error) {
+		calls++
+		return filter.Parse(s)
+	}
+	a, err := fc.parse(filterAlgolia, "team:1", parse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := fc.parse(filterAlgolia, "team:1", parse)
+	if calls != 1 || !reflect.DeepEqual(a, b) {
+		t.Fatalf("calls = %d, %v vs %v", calls, a, b)
+	}
+	if _, err := fc.parse(filterMeili, "team:1", parseMeiliText); err == nil {
+		t.Fatal("another kind of filter answered from the cache")
+	}
+	for range 2 { // a refusal is kept too, with its reason
+		if _, err := fc.parse(filterAlgolia, "team:", parse); err == nil {
+			t.Fatal("bad filter parsed")
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("calls = %d", calls)
+	}
+	long := "team:" + strings.Repeat("x", filterCacheMaxText)
+	fc.parse(filterAlgolia, long, parse)
+	fc.parse(filterAlgolia, long, parse)
+	if calls != 4 {
+		t.Fatalf("long texts cached: calls = %d", calls)
+	}
+	var none *filterCache
+	if n, err := none.parse(filterAlgolia, "team:1", parse); err != nil || n == nil || calls != 5 {
+		t.Fatalf("nil cache: %v, %v, calls %d", n, err, calls)
+	}
+}
+
+// Two secured keys with the same filters get equal restrictions, and neither changes the other's.
+func TestSharedFiltersStayApart(t *testing.T) {
+	f := newFixture(t)
+	p1 := MustAuth(t, f.v, Credentials{APIKey: sign(f.parent.Value, "filters=team%3A1&userToken=a")})
+	p2 := MustAuth(t, f.v, Credentials{APIKey: sign(f.parent.Value, "filters=team%3A1&userToken=b")})
+	if !reflect.DeepEqual(p1.Restrictions.Filter, p2.Restrictions.Filter) || p1.Restrictions.UserToken == p2.Restrictions.UserToken {
+		t.Fatalf("%+v vs %+v", p1.Restrictions, p2.Restrictions)
 	}
 }

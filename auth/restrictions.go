@@ -87,14 +87,15 @@ func restrictionBit(name string) uint16 {
 // read is an error (fail closed): callers wrap it in their sentinel.
 func parseParams(msg string) (*layer, error) {
 	l := &layer{}
-	if err := l.parseParams(msg); err != nil {
+	if err := l.parseParams(msg, nil); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-// parseParams is parseParams into l (which a caller may keep on its stack).
-func (l *layer) parseParams(msg string) error {
+// parseParams is parseParams into l (which a caller may keep on its stack), parsing filters
+// through fc (nil: no cache).
+func (l *layer) parseParams(msg string, fc *filterCache) error {
 	var seen uint16            // restrictionBit of each restriction seen
 	var filters [4]filter.Node // filters, facetFilters, numericFilters, tagFilters
 	for rest := msg; rest != ""; {
@@ -135,7 +136,7 @@ func (l *layer) parseParams(msg string) error {
 			if strings.TrimSpace(value) == "" {
 				continue
 			}
-			n, err := parseFilterParam(name, value)
+			n, err := fc.parseFilterParam(name, value)
 			if err != nil {
 				return badParam(name, describeFilterError(err))
 			}

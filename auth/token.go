@@ -639,7 +639,7 @@ func (v *Verifier) readTokenClaims(te *tokenEntry, claims *tokenClaims) error {
 		}
 		base, te.acl = e.c, e.acl&readRights
 	}
-	var rules tokenRules
+	rules := tokenRules{fc: v.filters}
 	if err := rules.read(claims.m); err != nil {
 		return err
 	}

@@ -51,7 +51,8 @@ type tokenRules struct {
 	indexFilters []IndexFilter
 	unscoped     []string
 	rateLimit    int
-	seen         uint8 // seenUserToken... : given at the top level or in searchParams
+	seen         uint8        // seenUserToken... : given at the top level or in searchParams
+	fc           *filterCache // parses filters (nil: no cache)
 }
 
 // read reads the restriction claims of a verified token into r. A claim of the wrong type is
@@ -84,7 +85,7 @@ func (r *tokenRules) claim(name string, val json.RawMessage, inParams bool) erro
 		if strings.TrimSpace(s) == "" {
 			return nil
 		}
-		n, err := filter.Parse(s)
+		n, err := r.fc.parse(filterAlgolia, s, filter.Parse)
 		if err != nil {
 			return claimErr(label, describeFilterError(err))
 		}
@@ -263,13 +264,17 @@ func (r *tokenRules) readSearchRules(val json.RawMessage) error {
 				return claimErr(name, "a rule is not an object or null")
 			}
 			if fv, ok := obj.get("filter"); ok && !isNull(fv) {
-				var v any
+				var n filter.Node
+				var err error
 				if s, ok := jsonString(fv); ok {
-					v = s // the common case, without a decoder
-				} else if err := json.Unmarshal(fv, &v); err != nil {
-					return claimErr(name, "filter is not JSON")
+					n, err = r.fc.parse(filterMeili, s, parseMeiliText) // the common case
+				} else {
+					var v any
+					if err := json.Unmarshal(fv, &v); err != nil {
+						return claimErr(name, "filter is not JSON")
+					}
+					n, err = filter.ParseMeiliValue(v)
 				}
-				n, err := filter.ParseMeiliValue(v)
 				if err != nil {
 					return claimErr(name, describeFilterError(err))
 				}

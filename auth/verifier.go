@@ -91,6 +91,8 @@ type Verifier struct {
 
 	seed maphash.Seed // of the credential caches
 
+	filters *filterCache // parsed filters of secured keys and tokens, by text
+
 	// secured caches what first sight of a signed secured key learnt.
 	secured *credCache[*securedEntry]
 	// forged caches the store generation at which no parent signed a secured key (and it was
@@ -147,6 +149,7 @@ func NewVerifier(opts VerifierOptions) *Verifier {
 		now:       opts.Now,
 		log:       opts.Logger,
 		seed:      maphash.MakeSeed(),
+		filters:   newFilterCache(),
 	}
 	v.secured = newCredCache[*securedEntry](opts.SecuredCacheSize, v.seed)
 	v.forged = newCredCache[uint64](opts.ForgedCacheSize, v.seed)
@@ -343,7 +346,7 @@ func (v *Verifier) verdict(parent *keyEntry, msg []byte) *securedEntry {
 		se.err = ErrParentNotSearch
 	default:
 		var l layer
-		if err := l.parseParams(string(msg)); err != nil {
+		if err := l.parseParams(string(msg), v.filters); err != nil {
 			se.err = fmt.Errorf("%w: %v", ErrInvalidRestrictions, err)
 			break
 		}
