@@ -543,6 +543,9 @@ func (s *KeyStore) candidateSet() *candidateSet {
 	cs = &candidateSet{entries: snap, stride: 2 * len(hmacStateSize)}
 	cs.states = make([]byte, 0, len(snap)*cs.stride)
 	for _, e := range snap {
+		if len(e.inner) != cs.stride/2 || len(e.outer) != cs.stride/2 {
+			panic("auth: HMAC pad states of an unexpected size")
+		}
 		cs.states = append(append(cs.states, e.inner...), e.outer...)
 	}
 	s.snap = cs

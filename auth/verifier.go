@@ -190,8 +190,8 @@ func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Princi
 	if v.store != nil {
 		// Read before the stored-key lookup: a later change voids what we learn below.
 		gen = v.store.Generation()
-		k = newCredKey(v.seed, creds.APIKey)
-		if len(creds.APIKey) >= minSecuredKeyLen {
+		if len(creds.APIKey) >= minSecuredKeyLen { // else no secured key: no cache has it
+			k = newCredKey(v.seed, creds.APIKey)
 			var p *Principal
 			var err error
 			var ok bool
@@ -279,6 +279,9 @@ func (v *Verifier) securedVerdict(se *securedEntry, creds *Credentials) (*Princi
 // (read before that was checked). k is its credKey. The caches were just looked up (by
 // cachedSecured, whose cached verdict, if any, is given): the first try does not look again.
 func (v *Verifier) authenticateSecured(ctx context.Context, k credKey, gen uint64, creds *Credentials, cached *securedEntry) (*Principal, error) {
+	if len(creds.APIKey) < minSecuredKeyLen {
+		return nil, refuse("", ErrInvalidCredentials) // too short to hold a signature
+	}
 	// A parent updated while we verify replaces its entry: try again (a few times at most).
 	for try := range 3 {
 		ce, ok := cached, cached != nil
