@@ -280,6 +280,7 @@ func (v *Verifier) securedVerdict(se *securedEntry, creds *Credentials) (*Princi
 // cachedSecured, whose cached verdict, if any, is given): the first try does not look again.
 func (v *Verifier) authenticateSecured(ctx context.Context, k credKey, gen uint64, creds *Credentials, cached *securedEntry) (*Principal, error) {
 	if len(creds.APIKey) < minSecuredKeyLen {
+		v.cacheMisses.Add(1)                          // checked afresh (as ever), and:
 		return nil, refuse("", ErrInvalidCredentials) // too short to hold a signature
 	}
 	// A parent updated while we verify replaces its entry: try again (a few times at most).
