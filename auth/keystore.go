@@ -135,7 +135,7 @@ type KeyStore struct {
 	byHash  map[[32]byte]*keyEntry
 	byID    map[string]*keyEntry
 	deleted map[[32]byte]*keyEntry // soft-deleted, restorable
-	snap    []*keyEntry            // live entries, oldest first; nil when stale
+	snap    *candidateSet          // live entries, oldest first; nil when stale
 	closed  bool
 
 	gen atomic.Uint64
@@ -495,20 +495,39 @@ func (s *KeyStore) live(h [32]byte) *keyEntry {
 	return e
 }
 
+// candidateSet is a snapshot of the live entries, oldest first, with their HMAC pad states
+// copied into one array (so that trying every key streams through memory rather than
+// visiting each entry). It is shared and immutable.
+type candidateSet struct {
+	entries []*keyEntry
+	// states holds entry i's inner then outer pad state at [i*stride, (i+1)*stride).
+	states []byte
+	stride int
+}
+
+// state returns entry i's inner and outer pad states.
+func (cs *candidateSet) state(i int) (inner, outer []byte) {
+	st := cs.states[i*cs.stride : (i+1)*cs.stride]
+	return st[:cs.stride/2], st[cs.stride/2:]
+}
+
 // candidates returns every live entry, oldest first. The slice is shared and immutable.
-func (s *KeyStore) candidates() []*keyEntry {
+func (s *KeyStore) candidates() []*keyEntry { return s.candidateSet().entries }
+
+// candidateSet returns the snapshot of the live entries, built once per change.
+func (s *KeyStore) candidateSet() *candidateSet {
 	s.mu.RLock()
-	snap := s.snap
+	cs := s.snap
 	s.mu.RUnlock()
-	if snap != nil {
-		return snap
+	if cs != nil {
+		return cs
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.snap != nil {
 		return s.snap
 	}
-	snap = make([]*keyEntry, 0, len(s.byHash))
+	snap := make([]*keyEntry, 0, len(s.byHash))
 	for _, e := range s.byHash {
 		snap = append(snap, e)
 	}
@@ -521,9 +540,20 @@ func (s *KeyStore) candidates() []*keyEntry {
 		}
 		return bytes.Compare([]byte(a.key.ID), []byte(b.key.ID))
 	})
-	s.snap = snap
-	return snap
+	cs = &candidateSet{entries: snap, stride: 2 * len(hmacStateSize)}
+	cs.states = make([]byte, 0, len(snap)*cs.stride)
+	for _, e := range snap {
+		if len(e.inner) != cs.stride/2 || len(e.outer) != cs.stride/2 {
+			panic("auth: HMAC pad states of an unexpected size")
+		}
+		cs.states = append(append(cs.states, e.inner...), e.outer...)
+	}
+	s.snap = cs
+	return cs
 }
+
+// hmacStateSize has the length of a marshaled SHA-256 state (as hmacStates returns).
+var hmacStateSize, _ = hmacStates(nil)
 
 // applyTo validates the spec and copies it into k (whose CreatedAt is set).
 func (spec KeySpec) applyTo(k *Key) error {

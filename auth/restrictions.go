@@ -87,23 +87,34 @@ func restrictionBit(name string) uint16 {
 // read is an error (fail closed): callers wrap it in their sentinel.
 func parseParams(msg string) (*layer, error) {
 	l := &layer{}
+	if err := l.parseParams(msg, nil); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// parseParams is parseParams into l (which a caller may keep on its stack), parsing filters
+// through fc (nil: no cache).
+func (l *layer) parseParams(msg string, fc *filterCache) error {
 	var seen uint16            // restrictionBit of each restriction seen
 	var filters [4]filter.Node // filters, facetFilters, numericFilters, tagFilters
-	for part := range strings.SplitSeq(msg, "&") {
+	for rest := msg; rest != ""; {
+		part, next, _ := strings.Cut(rest, "&")
+		rest = next
 		if part == "" {
 			continue
 		}
 		rawName, rawValue, _ := strings.Cut(part, "=")
 		name, err := url.QueryUnescape(rawName)
 		if err != nil {
-			return nil, badParam("?", "bad escape in a parameter name")
+			return badParam("?", "bad escape in a parameter name")
 		}
 		value, err := url.QueryUnescape(rawValue)
 		if err != nil {
-			return nil, badParam(name, "bad escape")
+			return badParam(name, "bad escape")
 		}
 		if name == "" {
-			return nil, badParam(name, "empty name")
+			return badParam(name, "empty name")
 		}
 		if value == "undefined" {
 			continue
@@ -117,7 +128,7 @@ func parseParams(msg string) (*layer, error) {
 			continue
 		}
 		if seen&bit != 0 {
-			return nil, badParam(name, "repeated")
+			return badParam(name, "repeated")
 		}
 		seen |= bit
 		switch name {
@@ -125,39 +136,39 @@ func parseParams(msg string) (*layer, error) {
 			if strings.TrimSpace(value) == "" {
 				continue
 			}
-			n, err := parseFilterParam(name, value)
+			n, err := fc.parseFilterParam(name, value)
 			if err != nil {
-				return nil, badParam(name, describeFilterError(err))
+				return badParam(name, describeFilterError(err))
 			}
 			filters[filterSlot(name)] = n
 		case "validUntil":
 			v, err := parseUnixSeconds(value)
 			if err != nil {
-				return nil, badParam(name, err.Error())
+				return badParam(name, err.Error())
 			}
 			l.validUntil, l.hasValidUntil = v, true
 		case "restrictIndices":
 			list, err := parseList(value, ",")
 			if err != nil {
-				return nil, badParam(name, err.Error())
+				return badParam(name, err.Error())
 			}
 			l.indexes, l.hasIndexes = list, true
 		case "restrictSources":
 			list, err := parseList(value, ",;")
 			if err != nil {
-				return nil, badParam(name, err.Error())
+				return badParam(name, err.Error())
 			}
 			for _, s := range list {
 				p, err := parseSource(s)
 				if err != nil {
-					return nil, badParam(name, "not an IP address or CIDR range")
+					return badParam(name, "not an IP address or CIDR range")
 				}
 				l.sources = append(l.sources, p)
 			}
 		case "referers":
 			list, err := parseList(value, ",")
 			if err != nil {
-				return nil, badParam(name, err.Error())
+				return badParam(name, err.Error())
 			}
 			l.referers = list
 		case "userToken":
@@ -165,19 +176,19 @@ func parseParams(msg string) (*layer, error) {
 		case "maxHitsPerQuery":
 			n, err := strconv.Atoi(strings.TrimSpace(value))
 			if err != nil || n < 0 {
-				return nil, badParam(name, "not a non-negative integer")
+				return badParam(name, "not a non-negative integer")
 			}
 			l.maxHits = n
 		case "attributesToRetrieve":
 			list, err := parseList(value, ",")
 			if err != nil && strings.TrimSpace(value) != "[]" {
-				return nil, badParam(name, err.Error())
+				return badParam(name, err.Error())
 			}
 			l.attrs, l.hasAttrs = list, true
 		}
 	}
 	l.filter = filter.Conj(filters[:]...)
-	return l, nil
+	return nil
 }
 
 func filterSlot(name string) int {

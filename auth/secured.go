@@ -23,65 +23,84 @@ const MaxSecuredKeyLength = 16 << 10
 // sigLen is the length of a secured key's signature: lowercase hex of an HMAC-SHA256.
 const sigLen = 2 * sha256.Size
 
+// minSecuredKeyLen is the length of the shortest secured key: a signature and an empty
+// message, in base64 without padding.
+const minSecuredKeyLen = (sigLen*4 + 2) / 3
+
 // decodeSecured splits a secured API key into its signature (decoded from the leading 64
 // lowercase hex characters) and its message (the rest, exactly as received). It accepts
 // standard and URL-safe base64, padded or not.
 func decodeSecured(key string) (sig [sha256.Size]byte, msg []byte, ok bool) {
+	return decodeSecuredInto(key, nil)
+}
+
+// decodeSecuredInto is decodeSecured decoding into buf's array when it is large enough (msg
+// then aliases it).
+func decodeSecuredInto(key string, buf []byte) (sig [sha256.Size]byte, msg []byte, ok bool) {
 	if len(key) == 0 || len(key) > MaxSecuredKeyLength {
 		return sig, nil, false
 	}
-	raw, ok := decodeBase64(key)
+	raw, ok := decodeBase64Into(key, buf)
 	if !ok || len(raw) < sigLen {
 		return sig, nil, false
 	}
+	var bad byte
 	for i := range sig {
-		hi, ok1 := lowerHexDigit(raw[2*i])
-		lo, ok2 := lowerHexDigit(raw[2*i+1])
-		if !ok1 || !ok2 {
-			return sig, nil, false
-		}
-		sig[i] = hi<<4 | lo
+		hi, lo := lowerHex[raw[2*i]], lowerHex[raw[2*i+1]]
+		bad |= hi | lo
+		sig[i] = hi<<4 | lo&0x0f
+	}
+	if bad&0x80 != 0 {
+		return sig, nil, false
 	}
 	return sig, raw[sigLen:], true
 }
 
-// lowerHexDigit decodes one lowercase hexadecimal digit (the clients write lowercase only).
-func lowerHexDigit(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
+// lowerHex maps a lowercase hexadecimal digit to its value, any other byte to 0xff (the
+// clients write lowercase only).
+var lowerHex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+	}
+	return t
+}()
 
 // decodeBase64 decodes standard or URL-safe base64, with or without '=' padding. Unlike the
 // encoding/base64 decoders, it refuses line breaks.
-func decodeBase64(s string) ([]byte, bool) {
+func decodeBase64(s string) ([]byte, bool) { return decodeBase64Into(s, nil) }
+
+// decodeBase64Into is decodeBase64 decoding into buf's array when it is large enough.
+func decodeBase64Into(s string, buf []byte) ([]byte, bool) {
 	if strings.HasSuffix(s, "==") {
 		s = s[:len(s)-2]
 	} else if strings.HasSuffix(s, "=") {
 		s = s[:len(s)-1]
 	}
-	urlSafe := false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\r', '\n':
-			return nil, false
-		case '-', '_':
-			urlSafe = true
-		}
-	}
-	enc := base64.RawStdEncoding.Strict()
-	if urlSafe {
-		enc = base64.RawURLEncoding.Strict()
-	}
-	raw, err := enc.DecodeString(s)
-	if err != nil {
+	if strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0 {
 		return nil, false
 	}
-	return raw, true
+	// buf holds the text, then what it decodes to.
+	n := len(s) + base64.RawStdEncoding.DecodedLen(len(s))
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	src, dst := buf[:len(s)], buf[len(s):n]
+	copy(src, s)
+	// Standard base64 first (what the clients send); a key with '-' or '_' is URL-safe. Either
+	// alphabet refuses the other's characters, so a key mixing them fails both.
+	if n, err := base64.RawStdEncoding.Strict().Decode(dst, src); err == nil {
+		return dst[:n], true
+	}
+	if n, err := base64.RawURLEncoding.Strict().Decode(dst, src); err == nil {
+		return dst[:n], true
+	}
+	return nil, false
 }
 
 // macState computes HMAC-SHA256 from precomputed pad states, reusing one hash and buffers.
@@ -89,21 +108,25 @@ type macState struct {
 	h     hash.Hash
 	inner [sha256.Size]byte
 	out   [sha256.Size]byte
-	buf   []byte // scratch for hashing a presented key
+	buf   []byte // scratch for hashing a presented key, or a token's segments
+	dec   []byte // scratch for decoding a secured key
 }
 
 func newMACState() *macState { return &macState{h: sha256.New()} }
 
 // mac returns HMAC-SHA256(e's key, msg): the inner state resumed, msg absorbed, then the
 // outer state resumed and the inner digest absorbed. Equal to crypto/hmac (tested).
-func (m *macState) mac(e *keyEntry, msg []byte) []byte {
+func (m *macState) mac(e *keyEntry, msg []byte) []byte { return m.macStates(e.inner, e.outer, msg) }
+
+// macStates is mac from the pad states themselves.
+func (m *macState) macStates(inner, outer, msg []byte) []byte {
 	u := m.h.(encoding.BinaryUnmarshaler)
-	if err := u.UnmarshalBinary(e.inner); err != nil {
+	if err := u.UnmarshalBinary(inner); err != nil {
 		panic("auth: sha256 state does not unmarshal: " + err.Error())
 	}
 	m.h.Write(msg)
 	in := m.h.Sum(m.inner[:0])
-	if err := u.UnmarshalBinary(e.outer); err != nil {
+	if err := u.UnmarshalBinary(outer); err != nil {
 		panic("auth: sha256 state does not unmarshal: " + err.Error())
 	}
 	m.h.Write(in)

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/keyhole-search/keyhole/query/filter"
 )
 
@@ -76,7 +74,7 @@ type tokenVerifier struct {
 	leeway      time.Duration
 	maxLifetime time.Duration
 	providers   map[string]*providerState // by issuer
-	cache       *lru.Cache[[sha256.Size]byte, *tokenEntry]
+	cache       *credCache[*tokenEntry]
 }
 
 // providerState is an identity provider with its restrictions compiled once.
@@ -146,11 +144,7 @@ func (v *Verifier) initTokens(opts *VerifierOptions) {
 	if size <= 0 {
 		size = DefaultTokenCacheSize
 	}
-	cache, err := lru.New[[sha256.Size]byte, *tokenEntry](size)
-	if err != nil {
-		panic("auth: " + err.Error())
-	}
-	t.cache = cache
+	t.cache = newCredCache[*tokenEntry](size, v.seed)
 }
 
 func compileProvider(p Provider) *providerState {
@@ -193,16 +187,15 @@ func (v *Verifier) authenticateToken(ctx context.Context, token string, creds *C
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h := v.keyHash(token)
 	// A signing key changed while we verify replaces its entry: try again (a few times).
 	for range 3 {
-		if te, ok := v.tok.cache.Get(h); ok {
+		if te, ok := v.tok.cache.get(token); ok {
 			if v.fresh(te, &opts) {
 				v.cacheHits.Add(1)
 				return v.tokenVerdict(te, token, creds, &opts)
 			}
 			if te.signer != nil && te.signer.revoked.Load() {
-				v.tok.cache.Remove(h)
+				v.tok.cache.remove(token)
 			}
 		}
 		v.cacheMisses.Add(1)
@@ -213,11 +206,11 @@ func (v *Verifier) authenticateToken(ctx context.Context, token string, creds *C
 		if errors.Is(te.err, ErrInvalidRestrictions) {
 			v.log.Warn("token refused", "key_id", te.keyID, "reason", te.err.Error())
 		}
-		v.tok.cache.Add(h, te)
+		v.tok.cache.add(token, te)
 		if te.signer == nil || !te.signer.revoked.Load() {
 			return v.tokenVerdict(te, token, creds, &opts)
 		}
-		v.tok.cache.Remove(h)
+		v.tok.cache.remove(token)
 	}
 	return nil, refuse("", ErrTokenUnknownKey)
 }
@@ -359,6 +352,14 @@ func isAsymmetric(alg string) bool {
 // header, family, key, signature, standard claims, then reads the claims into restrictions.
 // It returns the key id involved (for the refusal) with any error.
 func (v *Verifier) verifyToken(token string, opts *TokenOptions) (*tokenEntry, string, error) {
+	if te, ok := v.fastVerifyHS(token, opts); ok {
+		return te, te.keyID, nil
+	}
+	return v.verifyTokenJWT(token, opts)
+}
+
+// verifyTokenJWT is verifyToken with golang-jwt: every algorithm, and every refusal.
+func (v *Verifier) verifyTokenJWT(token string, opts *TokenOptions) (*tokenEntry, string, error) {
 	hdr, err := readHeader(token)
 	if err != nil {
 		return nil, "", err
@@ -412,6 +413,12 @@ func (v *Verifier) verifyToken(token string, opts *TokenOptions) (*tokenEntry, s
 		}
 		return nil, te.keyID, mapJWTError(err)
 	}
+	v.fillEntry(te, claims)
+	return te, te.keyID, nil
+}
+
+// fillEntry completes the entry of a token whose signature and time claims verified.
+func (v *Verifier) fillEntry(te *tokenEntry, claims *tokenClaims) {
 	te.verifiedAt = v.now()
 	te.exp = claims.exp.Time
 	if claims.iat != nil {
@@ -420,7 +427,6 @@ func (v *Verifier) verifyToken(token string, opts *TokenOptions) (*tokenEntry, s
 	if err := v.readTokenClaims(te, claims); err != nil {
 		te.err = err
 	}
-	return te, te.keyID, nil
 }
 
 // signingKey finds the live stored key that must have signed an HS* token: the one its kid
@@ -433,7 +439,7 @@ func (v *Verifier) signingKey(hdr tokenHeader, claims *tokenClaims, opts *TokenO
 	if hdr.Kid != nil {
 		id = *hdr.Kid
 	}
-	if raw, ok := claims.raw["apiKeyUid"]; ok && !isNull(raw) {
+	if raw, ok := claims.m.get("apiKeyUid"); ok && !isNull(raw) {
 		var uid string
 		if err := json.Unmarshal(raw, &uid); err != nil {
 			return nil, false, fmt.Errorf("%w: apiKeyUid is not a string", ErrTokenMalformed)
@@ -485,30 +491,35 @@ func mapJWTError(err error) error {
 	return ErrTokenMalformed
 }
 
-// tokenClaims are a token's claims as golang-jwt decodes them: every member kept raw (read
-// only once the signature verified), the time claims decoded for the validator.
+// tokenClaims are a token's claims, decoded once: every member kept raw (read only once the
+// signature verified), the time claims decoded for the validator.
 type tokenClaims struct {
-	raw           map[string]json.RawMessage
-	exp, nbf, iat *jwt.NumericDate
+	m             members
+	exp, nbf, iat *jwt.NumericDate // nil or into times
+	times         [3]jwt.NumericDate
+	arr           [12]member // backs m for most tokens
 	milliseconds  bool
 
 	maxLifetime time.Duration
 	now         func() time.Time
 }
 
-// UnmarshalJSON keeps the members raw and decodes exp, nbf and iat.
-func (c *tokenClaims) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &c.raw); err != nil {
-		return err
-	}
-	if c.raw == nil {
+// UnmarshalJSON keeps the members raw and decodes exp, nbf and iat. (golang-jwt checked
+// that b is valid JSON.)
+func (c *tokenClaims) UnmarshalJSON(b []byte) error { return c.decode(b) }
+
+// decode reads the claims, which must be valid JSON (the fast path checks it first).
+func (c *tokenClaims) decode(b []byte) error {
+	m, _, ok := readObject(b, c.arr[:0])
+	if !ok {
 		return errors.New("claims are not an object")
 	}
-	for _, t := range []struct {
+	c.m = m
+	for i, t := range [...]struct {
 		name string
 		dst  **jwt.NumericDate
 	}{{"exp", &c.exp}, {"nbf", &c.nbf}, {"iat", &c.iat}} {
-		raw, ok := c.raw[t.name]
+		raw, ok := c.m.get(t.name)
 		if !ok || isNull(raw) {
 			continue
 		}
@@ -520,7 +531,9 @@ func (c *tokenClaims) UnmarshalJSON(b []byte) error {
 			c.milliseconds = true
 			f = maxTimeClaim // refused by Validate; keep the time in range meanwhile
 		}
-		*t.dst = jwt.NewNumericDate(time.Unix(int64(f), int64((f-float64(int64(f)))*1e9)))
+		// As jwt.NewNumericDate, without an allocation each.
+		c.times[i] = jwt.NumericDate{Time: time.Unix(int64(f), int64((f-float64(int64(f)))*1e9)).Truncate(jwt.TimePrecision)}
+		*t.dst = &c.times[i]
 	}
 	return nil
 }
@@ -542,7 +555,7 @@ func (c *tokenClaims) GetSubject() (string, error) { return c.str("sub") }
 
 // GetAudience implements jwt.Claims.
 func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error) {
-	raw, ok := c.raw["aud"]
+	raw, ok := c.m.get("aud")
 	if !ok || isNull(raw) {
 		return nil, nil
 	}
@@ -574,7 +587,7 @@ func (c *tokenClaims) Validate() error {
 
 // str returns a string claim ("" when absent or null); another type is an error.
 func (c *tokenClaims) str(name string) (string, error) {
-	raw, ok := c.raw[name]
+	raw, ok := c.m.get(name)
 	if !ok || isNull(raw) {
 		return "", nil
 	}
@@ -597,7 +610,7 @@ func (v *Verifier) readTokenClaims(te *tokenEntry, claims *tokenClaims) error {
 	if te.sub, err = claims.str("sub"); err != nil {
 		return claimErr("sub", "not a string")
 	}
-	if raw, ok := claims.raw["public_key"]; ok && !isNull(raw) {
+	if raw, ok := claims.m.get("public_key"); ok && !isNull(raw) {
 		if te.publicKey, err = claims.str("public_key"); err != nil {
 			return claimErr("public_key", "not a string")
 		}
@@ -626,8 +639,8 @@ func (v *Verifier) readTokenClaims(te *tokenEntry, claims *tokenClaims) error {
 		}
 		base, te.acl = e.c, e.acl&readRights
 	}
-	rules, err := readRules(claims.raw)
-	if err != nil {
+	rules := tokenRules{fc: v.filters}
+	if err := rules.read(claims.m); err != nil {
 		return err
 	}
 	te.c = rules.compile(base, te.sub)

@@ -28,6 +28,13 @@ var tokenSearchParams = map[string]bool{
 	"responseFields": true, "synonyms": true, "queryType": true, "exactOnSingleWordQuery": true,
 }
 
+// Claims that may be given both at the top level and in searchParams.
+const (
+	seenUserToken uint8 = 1 << iota
+	seenMaxHits
+	seenAttrs
+)
+
 // claimErr refuses a claim, naming it (never quoting its value).
 func claimErr(name, why string) error {
 	if len(name) > 64 {
@@ -44,29 +51,23 @@ type tokenRules struct {
 	indexFilters []IndexFilter
 	unscoped     []string
 	rateLimit    int
-	seen         map[string]bool // userToken, maxHitsPerQuery, attributesToRetrieve
+	seen         uint8        // seenUserToken... : given at the top level or in searchParams
+	fc           *filterCache // parses filters (nil: no cache)
 }
 
-// readRules reads the restriction claims of a verified token. A claim of the wrong type is
+// read reads the restriction claims of a verified token into r. A claim of the wrong type is
 // an ErrInvalidRestrictions naming it.
-func readRules(raw map[string]json.RawMessage) (*tokenRules, error) {
-	r := &tokenRules{seen: map[string]bool{}}
-	names := make([]string, 0, len(raw))
-	for name := range raw {
-		names = append(names, name)
-	}
-	slices.Sort(names) // the same token always gives the same tree
-	for _, name := range names {
-		val := raw[name]
-		if isNull(val) {
+func (r *tokenRules) read(claims members) error {
+	for _, m := range claims { // sorted by name: the same token always gives the same tree
+		if isNull(m.val) {
 			continue
 		}
-		if err := r.claim(name, val, false); err != nil {
-			return nil, err
+		if err := r.claim(m.name, m.val, false); err != nil {
+			return err
 		}
 	}
 	r.l.filter = filter.Conj(r.filters...)
-	return r, nil
+	return nil
 }
 
 // claim reads one claim; inParams says it is a member of "searchParams".
@@ -84,7 +85,7 @@ func (r *tokenRules) claim(name string, val json.RawMessage, inParams bool) erro
 		if strings.TrimSpace(s) == "" {
 			return nil
 		}
-		n, err := filter.Parse(s)
+		n, err := r.fc.parse(filterAlgolia, s, filter.Parse)
 		if err != nil {
 			return claimErr(label, describeFilterError(err))
 		}
@@ -111,19 +112,20 @@ func (r *tokenRules) claim(name string, val json.RawMessage, inParams bool) erro
 		if !ok {
 			return claimErr(label, "not a string")
 		}
-		if r.seen[name] && s != r.l.userToken {
+		if r.seen&seenUserToken != 0 && s != r.l.userToken {
 			return claimErr(label, "given twice with different values")
 		}
-		r.seen[name], r.l.userToken = true, s
+		r.seen |= seenUserToken
+		r.l.userToken = s
 	case "maxHitsPerQuery":
 		n, ok := jsonInt(val)
 		if !ok || n < 0 {
 			return claimErr(label, "not a non-negative integer")
 		}
-		if !r.seen[name] || n < int64(r.l.maxHits) {
+		if r.seen&seenMaxHits == 0 || n < int64(r.l.maxHits) {
 			r.l.maxHits = int(min(n, 1<<31-1))
 		}
-		r.seen[name] = true
+		r.seen |= seenMaxHits
 	case "attributesToRetrieve":
 		list, err := jsonList(val)
 		if err != nil && !bytes.Equal(bytes.TrimSpace(val), []byte("[]")) {
@@ -132,29 +134,25 @@ func (r *tokenRules) claim(name string, val json.RawMessage, inParams bool) erro
 		if list == nil {
 			list = []string{}
 		}
-		if r.seen[name] {
+		if r.seen&seenAttrs != 0 {
 			list = intersectAttrs(r.l.attrs, list)
 		}
-		r.seen[name], r.l.attrs, r.l.hasAttrs = true, list, true
+		r.seen |= seenAttrs
+		r.l.attrs, r.l.hasAttrs = list, true
 	case "searchParams":
 		if inParams {
 			return claimErr(label, "not allowed inside searchParams")
 		}
-		var members map[string]json.RawMessage
-		if err := json.Unmarshal(val, &members); err != nil || members == nil {
+		var arr [8]member
+		params, _, ok := readObject(val, arr[:0])
+		if !ok {
 			return claimErr(label, "not an object")
 		}
-		names := make([]string, 0, len(members))
-		for n := range members {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			v := members[n]
-			if isNull(v) {
+		for _, m := range params {
+			if isNull(m.val) {
 				continue
 			}
-			if err := r.claim(n, v, true); err != nil {
+			if err := r.claim(m.name, m.val, true); err != nil {
 				return err
 			}
 		}
@@ -242,37 +240,41 @@ func (r *tokenRules) readSearchRules(val json.RawMessage) error {
 		r.addUnscoped(list)
 		return nil
 	}
-	var rules map[string]json.RawMessage
-	if err := json.Unmarshal(val, &rules); err != nil || rules == nil {
+	var arr, objArr [8]member
+	rules, _, ok := readObject(val, arr[:0]) // sorted: a stable order
+	if !ok {
 		return claimErr(name, "not a list of index patterns or an object")
 	}
 	if len(rules) == 0 {
 		return claimErr(name, "empty: a token that may read no index")
 	}
 	patterns := make([]string, 0, len(rules))
-	for p := range rules {
-		patterns = append(patterns, p)
-	}
-	slices.Sort(patterns) // a stable order, whatever the map's
 	var ifs []IndexFilter
 	anyFilter := false
-	for _, p := range patterns {
+	for _, rm := range rules {
+		p, rule := rm.name, rm.val
 		if strings.TrimSpace(p) == "" {
 			return claimErr(name, "empty index pattern")
 		}
-		rule := rules[p]
+		patterns = append(patterns, p)
 		var f filter.Node
 		if !isNull(rule) {
-			var obj map[string]json.RawMessage
-			if err := json.Unmarshal(rule, &obj); err != nil || obj == nil {
+			obj, _, ok := readObject(rule, objArr[:0])
+			if !ok {
 				return claimErr(name, "a rule is not an object or null")
 			}
-			if fv, ok := obj["filter"]; ok && !isNull(fv) {
-				var v any
-				if err := json.Unmarshal(fv, &v); err != nil {
-					return claimErr(name, "filter is not JSON")
+			if fv, ok := obj.get("filter"); ok && !isNull(fv) {
+				var n filter.Node
+				var err error
+				if s, ok := jsonString(fv); ok {
+					n, err = r.fc.parse(filterMeili, s, parseMeiliText) // the common case
+				} else {
+					var v any
+					if err := json.Unmarshal(fv, &v); err != nil {
+						return claimErr(name, "filter is not JSON")
+					}
+					n, err = filter.ParseMeiliValue(v)
 				}
-				n, err := filter.ParseMeiliValue(v)
 				if err != nil {
 					return claimErr(name, describeFilterError(err))
 				}
@@ -332,17 +334,13 @@ func parseFilterValue(name string, v any) (filter.Node, error) {
 	return filter.ParseTagFilters(v)
 }
 
-// jsonString reads a JSON string. The raw value comes from a decoded document, so it is
-// valid JSON: one without escapes is its text between the quotes (no decoder needed).
+// jsonString reads a JSON string as encoding/json does (false: not a string). The raw value
+// comes from a checked document: one without escapes is its text between the quotes.
 func jsonString(val json.RawMessage) (string, bool) {
-	if n := len(val); n >= 2 && val[0] == '"' && val[n-1] == '"' && bytes.IndexByte(val[1:n-1], '\\') < 0 && bytes.IndexByte(val[1:n-1], '"') < 0 {
-		return string(val[1 : n-1]), true
-	}
-	var s string
-	if err := json.Unmarshal(val, &s); err != nil {
+	if len(val) == 0 || val[0] != '"' {
 		return "", false
 	}
-	return s, true
+	return unquote(val)
 }
 
 // jsonInt reads an integer (a number with no fractional part).

@@ -250,6 +250,24 @@ func TestTokenRefusals(t *testing.T) {
 			}
 			return Credentials{Token: tok}
 		}, ErrTokenRevoked},
+		{"revoked user after first use (cache)", func(t *testing.T, f *tokenFixture) Credentials {
+			tok := f.hs(t, nil)
+			MustAuth(t, f.v, Credentials{Token: tok})
+			MustAuth(t, f.v, Credentials{Token: tok}) // from the cache
+			if err := f.store.RevokeUser("user-1", time.Unix(fixtureNow+1, 0)); err != nil {
+				t.Fatal(err)
+			}
+			return Credentials{Token: tok}
+		}, ErrTokenRevoked},
+		{"signing key updated after first use (cache)", func(t *testing.T, f *tokenFixture) Credentials {
+			tok := f.hs(t, nil)
+			MustAuth(t, f.v, Credentials{Token: tok})
+			if _, err := f.store.Update(f.signer.Value, KeySpec{ACL: []string{"search"}, Validity: 1}); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(1)
+			return Credentials{Token: tok}
+		}, ErrExpired},
 		{"revoked user", func(t *testing.T, f *tokenFixture) Credentials {
 			tok := f.hs(t, nil)
 			if err := f.store.RevokeUser("user-1", time.Unix(fixtureNow+1, 0)); err != nil {

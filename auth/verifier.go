@@ -7,13 +7,12 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Default cache sizes of a Verifier.
@@ -90,10 +89,15 @@ type Verifier struct {
 	now       func() time.Time
 	log       *slog.Logger
 
-	// secured caches what first sight of a signed secured key learnt, by SHA-256 of the key.
-	secured *lru.Cache[[sha256.Size]byte, *securedEntry]
-	// forged caches, by SHA-256 of the key, the store generation at which no parent signed it.
-	forged *lru.Cache[[sha256.Size]byte, uint64]
+	seed maphash.Seed // of the credential caches
+
+	filters *filterCache // parsed filters of secured keys and tokens, by text
+
+	// secured caches what first sight of a signed secured key learnt.
+	secured *credCache[*securedEntry]
+	// forged caches the store generation at which no parent signed a secured key (and it was
+	// no stored key's value).
+	forged *credCache[uint64]
 
 	// cacheHits and cacheMisses count verdicts served from the secured-key and token caches
 	// (forged-key replays count as hits), and those that had to be verified afresh.
@@ -106,12 +110,18 @@ type Verifier struct {
 	macs  sync.Pool                   // of *macState
 }
 
-// securedEntry is the immutable verdict on a secured key whose signature verified.
+// securedEntry is the verdict on a secured key whose signature verified: immutable except
+// for checkedGen.
 type securedEntry struct {
 	parent *keyEntry
 	err    error     // a refusal that holds whatever the request (ErrInvalidRestrictions...)
 	c      *compiled // parent's restrictions, then the key's
 	acl    ACL
+	// checkedGen is 1 + the store generation at which the key was found to be no stored
+	// key's value (0: never): while the generation stays, a cached verdict answers without
+	// hashing the key for the stored-key lookup. (It is never the admin key: that was checked
+	// on first sight and the admin key does not change.)
+	checkedGen atomic.Uint64
 }
 
 // NewVerifier builds a Verifier. It panics when AdminKey is empty (a configuration error that
@@ -132,23 +142,17 @@ func NewVerifier(opts VerifierOptions) *Verifier {
 	if opts.ForgedCacheSize <= 0 {
 		opts.ForgedCacheSize = DefaultForgedCacheSize
 	}
-	secured, err := lru.New[[sha256.Size]byte, *securedEntry](opts.SecuredCacheSize)
-	if err != nil {
-		panic("auth: " + err.Error()) // only for a size <= 0, excluded above
-	}
-	forged, err := lru.New[[sha256.Size]byte, uint64](opts.ForgedCacheSize)
-	if err != nil {
-		panic("auth: " + err.Error())
-	}
 	v := &Verifier{
 		adminHash: sha256.Sum256([]byte(opts.AdminKey)),
 		appID:     opts.AppID,
 		store:     opts.Store,
 		now:       opts.Now,
 		log:       opts.Logger,
-		secured:   secured,
-		forged:    forged,
+		seed:      maphash.MakeSeed(),
+		filters:   newFilterCache(),
 	}
+	v.secured = newCredCache[*securedEntry](opts.SecuredCacheSize, v.seed)
+	v.forged = newCredCache[uint64](opts.ForgedCacheSize, v.seed)
 	v.macs.New = func() any { return newMACState() }
 	v.hot.Store(&[]*keyEntry{})
 	v.initTokens(&opts)
@@ -180,6 +184,22 @@ func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Princi
 	if creds.APIKey == "" || len(creds.APIKey) > MaxSecuredKeyLength {
 		return nil, refuse("", ErrInvalidCredentials)
 	}
+	var gen uint64
+	var k credKey
+	var cached *securedEntry
+	if v.store != nil {
+		// Read before the stored-key lookup: a later change voids what we learn below.
+		gen = v.store.Generation()
+		if len(creds.APIKey) >= minSecuredKeyLen { // else no secured key: no cache has it
+			k = newCredKey(v.seed, creds.APIKey)
+			var p *Principal
+			var err error
+			var ok bool
+			if p, err, cached, ok = v.cachedSecured(k, gen, &creds); ok {
+				return p, err
+			}
+		}
+	}
 	h := v.keyHash(creds.APIKey)
 	if subtle.ConstantTimeCompare(h[:], v.adminHash[:]) == 1 {
 		return Admin(), nil
@@ -195,7 +215,28 @@ func (v *Verifier) Authenticate(ctx context.Context, creds Credentials) (*Princi
 	if v.store == nil {
 		return nil, refuse("", ErrInvalidCredentials)
 	}
-	return v.authenticateSecured(ctx, h, &creds)
+	return v.authenticateSecured(ctx, k, gen, &creds, cached)
+}
+
+// cachedSecured answers from the caches for a secured key seen before (ok false: not cached,
+// or the keys changed since: verify afresh, starting from se when it is not nil: the cached
+// verdict, to use once the key is known to be no stored key's value). gen is the store's
+// current generation.
+func (v *Verifier) cachedSecured(k credKey, gen uint64, creds *Credentials) (p *Principal, err error, se *securedEntry, ok bool) {
+	se, hit := v.secured.getKey(k, creds.APIKey)
+	if hit && se.checkedGen.Load() == gen+1 && !se.parent.revoked.Load() {
+		v.cacheHits.Add(1)
+		p, err = v.securedVerdict(se, creds)
+		return p, err, nil, true
+	}
+	if hit {
+		return nil, nil, se, false // (never forged too: a signed key is never cached as forged)
+	}
+	if g, hit := v.forged.getKey(k, creds.APIKey); hit && g == gen {
+		v.cacheHits.Add(1)
+		return nil, refuse("", ErrInvalidCredentials), nil, true
+	}
+	return nil, nil, nil, false
 }
 
 // keyHash returns the SHA-256 of a presented key, copying it into a pooled buffer rather than
@@ -234,43 +275,66 @@ func (v *Verifier) securedVerdict(se *securedEntry, creds *Credentials) (*Princi
 	}, nil
 }
 
-func (v *Verifier) authenticateSecured(ctx context.Context, h [sha256.Size]byte, creds *Credentials) (*Principal, error) {
+// authenticateSecured verifies a secured key that is no stored key's value at generation gen
+// (read before that was checked). k is its credKey. The caches were just looked up (by
+// cachedSecured, whose cached verdict, if any, is given): the first try does not look again.
+func (v *Verifier) authenticateSecured(ctx context.Context, k credKey, gen uint64, creds *Credentials, cached *securedEntry) (*Principal, error) {
+	if len(creds.APIKey) < minSecuredKeyLen {
+		v.cacheMisses.Add(1)                          // checked afresh (as ever), and:
+		return nil, refuse("", ErrInvalidCredentials) // too short to hold a signature
+	}
 	// A parent updated while we verify replaces its entry: try again (a few times at most).
-	for range 3 {
-		if se, ok := v.secured.Get(h); ok {
-			if !se.parent.revoked.Load() {
-				v.cacheHits.Add(1)
-				return v.securedVerdict(se, creds)
-			}
-			v.secured.Remove(h) // the parent was deleted or updated: verify afresh
+	for try := range 3 {
+		ce, ok := cached, cached != nil
+		if try > 0 {
+			ce, ok = v.secured.getKey(k, creds.APIKey)
 		}
-		gen := v.store.Generation() // read before the candidates: a later change voids the verdict
-		if g, ok := v.forged.Get(h); ok && g == gen {
-			v.cacheHits.Add(1)
-			return nil, refuse("", ErrInvalidCredentials)
+		if ok {
+			if !ce.parent.revoked.Load() {
+				v.cacheHits.Add(1)
+				ce.checkedGen.Store(gen + 1)
+				return v.securedVerdict(ce, creds)
+			}
+			v.secured.remove(creds.APIKey) // the parent was deleted or updated: verify afresh
+		}
+		if try > 0 {
+			if g, ok := v.forged.getKey(k, creds.APIKey); ok && g == gen {
+				v.cacheHits.Add(1)
+				return nil, refuse("", ErrInvalidCredentials)
+			}
 		}
 		v.cacheMisses.Add(1)
-		sig, msg, ok := decodeSecured(creds.APIKey)
+		m := v.macs.Get().(*macState)
+		if need := 2 * len(creds.APIKey); cap(m.dec) < need { // the text and what it decodes to
+			m.dec = make([]byte, need)
+		}
+		sig, msg, ok := decodeSecuredInto(creds.APIKey, m.dec) // msg aliases m.dec until Put
 		if !ok {
+			v.macs.Put(m)
 			return nil, refuse("", ErrInvalidCredentials)
 		}
-		parent, err := v.findParent(ctx, &sig, msg)
+		parent, err := v.findParent(ctx, m, &sig, msg)
+		var se *securedEntry
+		if parent != nil {
+			se = v.verdict(parent, msg) // copies what it keeps of msg
+		}
+		v.macs.Put(m)
 		if err != nil {
 			return nil, err
 		}
 		if parent == nil {
-			v.forged.Add(h, gen)
+			v.forged.addKey(k, creds.APIKey, gen)
 			return nil, refuse("", ErrInvalidCredentials)
 		}
-		se := v.verdict(parent, msg)
 		if errors.Is(se.err, ErrInvalidRestrictions) {
 			v.log.Warn("secured API key refused", "key_id", parent.key.ID, "reason", se.err.Error())
 		}
-		v.secured.Add(h, se)
+		se.checkedGen.Store(gen + 1)
+		v.secured.addKey(k, creds.APIKey, se)
 		if !parent.revoked.Load() {
 			return v.securedVerdict(se, creds)
 		}
-		v.secured.Remove(h) // the parent changed while we verified
+		v.secured.remove(creds.APIKey) // the parent changed while we verified
 	}
 	return nil, refuse("", ErrInvalidCredentials)
 }
@@ -285,22 +349,20 @@ func (v *Verifier) verdict(parent *keyEntry, msg []byte) *securedEntry {
 	case parent.acl&ACLSearch == 0:
 		se.err = ErrParentNotSearch
 	default:
-		l, err := parseParams(string(msg))
-		if err != nil {
+		var l layer
+		if err := l.parseParams(string(msg), v.filters); err != nil {
 			se.err = fmt.Errorf("%w: %v", ErrInvalidRestrictions, err)
 			break
 		}
-		se.c = apply(parent.c, l)
+		se.c = apply(parent.c, &l)
 		se.acl = parent.acl & readRights
 	}
 	return se
 }
 
 // findParent returns the live stored key whose HMAC of msg is sig, or nil. It tries the
-// recently successful parents first, then every other key; the admin key is never tried.
-func (v *Verifier) findParent(ctx context.Context, sig *[sha256.Size]byte, msg []byte) (*keyEntry, error) {
-	m := v.macs.Get().(*macState)
-	defer v.macs.Put(m)
+// recently successful parents first, then every key; the admin key is never a parent.
+func (v *Verifier) findParent(ctx context.Context, m *macState, sig *[sha256.Size]byte, msg []byte) (*keyEntry, error) {
 	hot := *v.hot.Load()
 	for _, e := range hot {
 		if v.signedBy(m, e, sig, msg) {
@@ -308,16 +370,16 @@ func (v *Verifier) findParent(ctx context.Context, sig *[sha256.Size]byte, msg [
 			return e, nil
 		}
 	}
-	for i, e := range v.store.candidates() {
+	cs := v.store.candidateSet()
+	for i, e := range cs.entries {
 		if i%ctxCheckEvery == ctxCheckEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if isHot(hot, e) {
-			continue
-		}
-		if v.signedBy(m, e, sig, msg) {
+		inner, outer := cs.state(i)
+		// (The hot parents are tried again: skipping them would read each entry.)
+		if hmac.Equal(m.macStates(inner, outer, msg), sig[:]) && v.canSign(e) {
 			v.promote(e)
 			return e, nil
 		}
@@ -325,20 +387,15 @@ func (v *Verifier) findParent(ctx context.Context, sig *[sha256.Size]byte, msg [
 	return nil, nil
 }
 
+// signedBy reports whether e, a live key other than the admin key, signed msg with sig.
 func (v *Verifier) signedBy(m *macState, e *keyEntry, sig *[sha256.Size]byte, msg []byte) bool {
-	if e.revoked.Load() || e.hash == v.adminHash {
-		return false
-	}
-	return hmac.Equal(m.mac(e, msg), sig[:])
+	return hmac.Equal(m.mac(e, msg), sig[:]) && v.canSign(e)
 }
 
-func isHot(hot []*keyEntry, e *keyEntry) bool {
-	for _, h := range hot {
-		if h == e {
-			return true
-		}
-	}
-	return false
+// canSign reports whether e may be a parent: live, and not the admin key. (Checked only once
+// the MAC matched, so that trying every key reads only their pad states.)
+func (v *Verifier) canSign(e *keyEntry) bool {
+	return !e.revoked.Load() && e.hash != v.adminHash
 }
 
 // promote moves e to the front of the hot parents (dropping revoked ones and the oldest).
