@@ -198,7 +198,11 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintln(tw, "| target\t| measurement\t| keyhole\t| baseline\t| ratio\t| goal\t| met\t|")
 	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|")
 	for _, x := range r.rows {
-		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %s\t| %.2f\t| %s\t| %s\t|\n", x.target, x.what, x.keyhole, x.baseline, x.ratio, x.goal, x.met)
+		ratio := fmt.Sprintf("%.2f", x.ratio)
+		if x.ratio == 0 {
+			ratio = ""
+		}
+		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %s\t| %s\t| %s\t| %s\t|\n", x.target, x.what, x.keyhole, x.baseline, ratio, x.goal, x.met)
 	}
 	tw.Flush()
 	for _, n := range r.notes {

@@ -68,15 +68,18 @@ func benchAll(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	}
 	rep.note("data: %s, %d records, %d tenants by %q; searchable %v", o.data, len(ds.records), len(ds.counts), o.tenantAttr, s.searchable)
 
-	logf(logw, "building keyhole")
 	bin := o.keyholeBin
-	if bin == "" {
+	if bin == "" && !(len(o.only) == 1 && o.only[5]) {
+		logf(logw, "building keyhole")
 		if bin, err = goBuild(ctx, tmp, "github.com/keyhole-search/keyhole/cmd/keyhole", "keyhole"); err != nil {
 			return rep, err
 		}
 	}
-	if err := s.serverPhase(ctx, bin, rep); err != nil {
-		return rep, err
+	if o.only[1] || o.only[2] || o.only[3] || o.only[4] {
+		// The in-process targets search the indexes the server phase ingested.
+		if err := s.serverPhase(ctx, bin, rep); err != nil {
+			return rep, err
+		}
 	}
 	if o.only[1] || o.only[2] {
 		if err := s.inProcess(ctx, rep); err != nil {
