@@ -18,7 +18,7 @@ import (
 // stored keys) with `go test -bench` and compares each median with its goal.
 func credentialTargets(ctx context.Context, rep *report, logw io.Writer) error {
 	logf(logw, "target 5: go test -bench in ./auth (5 runs each)")
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", credentialBenchPattern, "-benchtime", "20000x", "-count", "5", "github.com/keyhole-search/keyhole/auth")
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", credentialBenchPattern, "-benchtime", "1s", "-count", "5", "github.com/keyhole-search/keyhole/auth")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
