@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keyhole-search/keyhole/auth"
+	"github.com/keyhole-search/keyhole/internal/child"
 )
 
 // httpTarget is target 3: tenant-scoped searches (secured keys of tenants of at most 100
@@ -68,14 +69,14 @@ func (s *setup) httpTarget(ctx context.Context, a *client, rep *report) error {
 	if err != nil {
 		return err
 	}
-	fl, err := startChild(exec.CommandContext(ctx, self, "-floor", ff), s.logw)
+	fl, err := child.Start(exec.CommandContext(ctx, self, "-floor", ff), s.logw, time.Minute)
 	if err != nil {
 		return err
 	}
-	defer fl.stop()
+	defer fl.Stop(30 * time.Second)
 	floorReqs := make([]request, len(reqs))
 	for i, r := range reqs {
-		r.URL = fl.base + path
+		r.URL = fl.Base + path
 		floorReqs[i] = r
 	}
 	vbin, err := goBuild(ctx, s.tmp, "github.com/tsenart/vegeta/v12", "vegeta")

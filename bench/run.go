@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/keyhole-search/keyhole/internal/child"
 )
 
 // names of the indexes the harness builds.
@@ -127,13 +129,13 @@ func logf(w io.Writer, format string, args ...any) {
 // indexes that the later phases search, then the HTTP load (target 3). The child is stopped
 // at the end so that the in-process phase can open its data dir.
 func (s *setup) serverPhase(ctx context.Context, bin string, rep *report) error {
-	srv, err := startChild(exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", s.dataDir,
-		"--admin-key", s.adminKey, "--log-level", "warn"), s.logw)
+	srv, err := child.Start(exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", s.dataDir,
+		"--admin-key", s.adminKey, "--log-level", "warn"), s.logw, time.Minute)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	a := &client{base: srv.base, key: s.adminKey, hc: &http.Client{Timeout: 10 * time.Minute}}
+	defer srv.Stop(30 * time.Second)
+	a := &client{base: srv.Base, key: s.adminKey, hc: &http.Client{Timeout: 10 * time.Minute}}
 	recs := s.ds.records
 
 	var rawRate float64

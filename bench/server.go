@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,63 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"time"
 )
-
-// child is a process this harness started (keyhole or the floor), stopped by its pid.
-type child struct {
-	base string
-	cmd  *exec.Cmd
-}
-
-var listeningRE = regexp.MustCompile(`listening on (http://\S+)`)
-
-// startChild runs cmd, waits for it to print "listening on http://ADDR" and returns it.
-func startChild(cmd *exec.Cmd, logw io.Writer) (*child, error) {
-	cmd.Stderr = logw
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case base := <-found:
-		return &child{base: base, cmd: cmd}, nil
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return nil, fmt.Errorf("%s did not print its address within 60 s", filepath.Base(cmd.Path))
-	}
-}
-
-// stop interrupts the child (by its pid) and waits for it, killing it after 30 s.
-func (c *child) stop() {
-	_ = c.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-done
-	}
-}
 
 // goBuild builds a package of this module into dir and returns the binary's path.
 func goBuild(ctx context.Context, dir, pkg, name string) (string, error) {

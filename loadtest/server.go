@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -20,6 +18,7 @@ import (
 	"github.com/keyhole-search/keyhole/api"
 	"github.com/keyhole-search/keyhole/auth"
 	"github.com/keyhole-search/keyhole/index"
+	"github.com/keyhole-search/keyhole/internal/child"
 	"github.com/keyhole-search/keyhole/query"
 	"github.com/keyhole-search/keyhole/ratelimit"
 )
@@ -95,55 +94,18 @@ func startInProcess(listen, dataDir, adminKey string, logw io.Writer) (*server, 
 	}, nil
 }
 
-var listeningRE = regexp.MustCompile(`keyhole listening on (http://\S+)`)
-
 // startChild runs `bin serve` (a keyhole binary built beforehand) as a child process.
 func startChild(bin, listen, dataDir, adminKey string, logw io.Writer) (*server, error) {
-	cmd := exec.Command(bin, "serve", "--listen", listen, "--data-dir", dataDir, "--admin-key", adminKey, "--log-level", "warn")
-	cmd.Stderr = logw
-	out, err := cmd.StdoutPipe()
+	p, err := child.Start(exec.Command(bin, "serve", "--listen", listen, "--data-dir", dataDir, "--admin-key", adminKey, "--log-level", "warn"), logw, 60*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	var base string
-	select {
-	case base = <-found:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return nil, errors.New("the server did not print its address within 60 s")
-	}
-	pid := cmd.Process.Pid
+	pid := p.Pid()
 	return &server{
-		base:    base,
+		base:    p.Base,
 		memName: fmt.Sprintf("RSS of the server process %d", pid),
 		memory:  func() (uint64, error) { return rssOf(pid) },
-		stop: func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			done := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		},
+		stop:    func() { p.Stop(20 * time.Second) },
 	}, nil
 }
 
